@@ -1,0 +1,139 @@
+"""Vietnamese text normalisation: one canonical form for every way a phone user types a word.
+
+Messages arrive in NFC or NFD, with old or new tone placement, without diacritics, in teencode
+and with stretched letters ("cứuuuu"). Everything that compares text (triage, matching, reports)
+goes through `Normaliser` so that all of those spellings meet in one form. The word lists
+(teencode, abbreviations, particles) are data: `knowledge/lexicon.yaml`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Tone marks as combining characters (after NFD).
+_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+# Vowels whose shape mark (not tone) makes them the tone carrier.
+_MARKED_VOWELS = set("âăêôơư")
+_VOWELS = set("aăâeêioôơuưy")
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+_REPEAT_RE = re.compile(r"(\w)\1{2,}", re.UNICODE)
+_MAX_CHARS = 20_000
+
+
+class Lexicon(BaseModel):
+    """Staff-editable word lists (knowledge/lexicon.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    abbreviations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Token -> expansion (teencode, abbreviations), matched on whole words.",
+    )
+    ambiguous: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Token -> several expansions; all of them are kept for matching.",
+    )
+    synonyms: list[list[str]] = Field(
+        default_factory=list,
+        description="Groups of phrases that mean the same; the matcher treats them alike.",
+    )
+    particles: list[str] = Field(
+        default_factory=list,
+        description="Sentence-final particles dropped before matching (ạ, nhé, nha...).",
+    )
+
+    @field_validator("abbreviations")
+    @classmethod
+    def _keys_are_single_words(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if len(key.split()) != 1:
+                raise ValueError(f"'{key}': an abbreviation must be a single word")
+        return value
+
+
+class Normalised(NamedTuple):
+    """A message in the forms the core compares on."""
+
+    raw: str  # NFC input, truncated
+    accented: str  # canonical words with diacritics, teencode expanded
+    folded: str  # `accented` without diacritics (đ -> d)
+    typed_accents: bool  # the user typed at least one diacritic
+
+
+def fold(text: str) -> str:
+    """Drop diacritics and map đ to d, changing nothing else."""
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", stripped).replace("đ", "d").replace("Đ", "D")
+
+
+@lru_cache(maxsize=50_000)
+def _place_tone(word: str) -> str:
+    """Put a word's tone mark on the vowel the traditional rule picks (hòa, khỏe, thủy)."""
+    decomposed = unicodedata.normalize("NFD", word)
+    tones = [ch for ch in decomposed if ch in _TONES]
+    if not tones:
+        return word
+    bare = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _TONES))
+    letters = list(bare)
+    positions = [i for i, ch in enumerate(letters) if ch in _VOWELS]
+    # 'u' after 'q' and 'i' after 'g' belong to the consonant when another vowel follows.
+    if len(positions) > 1:
+        first = positions[0]
+        if first > 0 and (
+            (letters[first] == "u" and letters[first - 1] == "q")
+            or (letters[first] == "i" and letters[first - 1] == "g")
+        ):
+            positions = positions[1:]
+    if not positions:
+        return word
+    marked = [i for i in positions if letters[i] in _MARKED_VOWELS]
+    if marked:
+        target = marked[-1]  # ươ: the tone sits on ơ
+    elif len(positions) == 1:
+        target = positions[0]
+    elif positions[-1] < len(letters) - 1:
+        target = positions[-1]  # closed syllable: hoàng, toán
+    else:
+        target = positions[-2]  # open syllable: hòa, mùa, thủy
+    letters[target] = unicodedata.normalize("NFC", letters[target] + tones[0])
+    return "".join(letters)
+
+
+def canonical(text: str) -> str:
+    """NFC, lower case, one tone placement, stretched letters squeezed, only words kept."""
+    text = unicodedata.normalize("NFC", text[:_MAX_CHARS]).lower()
+    text = _REPEAT_RE.sub(r"\1", text)
+    return " ".join(_place_tone(word) for word in _WORD_RE.findall(text.replace("_", " ")))
+
+
+class Normaliser:
+    """Turns a message into its `Normalised` forms using the staff lexicon."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self._expansions: dict[str, str] = {}
+        for key, value in lexicon.abbreviations.items():
+            self._expansions[canonical(key)] = canonical(value)
+        for key, values in lexicon.ambiguous.items():
+            self._expansions[canonical(key)] = " ".join(canonical(v) for v in values)
+        self._particles = {canonical(p) for p in lexicon.particles}
+
+    def expand(self, words: list[str]) -> list[str]:
+        """Replace teencode and abbreviations word by word; drop trailing particles."""
+        out = [self._expansions.get(word, word) for word in words]
+        while len(out) > 1 and out[-1] in self._particles:
+            out.pop()
+        return out
+
+    def __call__(self, text: str) -> Normalised:
+        raw = unicodedata.normalize("NFC", text[:_MAX_CHARS])
+        words = canonical(raw).split()
+        accented = " ".join(self.expand(words))
+        folded = fold(accented)
+        typed = fold(raw) != raw
+        return Normalised(raw=raw, accented=accented, folded=folded, typed_accents=typed)
