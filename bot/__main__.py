@@ -1,0 +1,197 @@
+"""Command line: `python -m bot chat | ask | run | kb check | kb test | log purge | report`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.core import Responder
+from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _knowledge(settings: Settings, path: str | None = None) -> KnowledgeBase:
+    return load_knowledge(Path(path) if path else settings.knowledge.path)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.terminal import run_chat
+
+    settings = _settings(args)
+    responder = Responder(_knowledge(settings), settings.matching.thresholds)
+    asyncio.run(run_chat(settings, responder, with_log=not args.no_log))
+    return 0
+
+
+def ask_record(responder: Responder, text: str, audience: str | None) -> dict:
+    """The `ask --json` contract: exactly these keys, other tools depend on them."""
+    reply = responder.respond(text, audience)
+    return {
+        "text": text,
+        "urgent": reply.urgent,
+        "entry": reply.entry_id,
+        "score": reply.score,
+        "answer": reply.text,
+        "suggestions": [s.entry_id for s in reply.suggestions],
+    }
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    responder = Responder(_knowledge(settings), settings.matching.thresholds)
+    messages = [" ".join(args.text)] if args.text else (line.rstrip("\n") for line in sys.stdin)
+    for text in messages:
+        if not args.text and not text.strip():
+            continue
+        record = ask_record(responder, text, args.audience)
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            print(record["answer"])
+            for number, entry_id in enumerate(record["suggestions"], start=1):
+                print(f"  [{number}] {responder.kb.entries[entry_id].title}")
+            print()
+    return 0
+
+
+def cmd_kb_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        kb = _knowledge(settings, args.path)
+    except KnowledgeError as exc:
+        for issue in exc.issues:
+            print(issue)
+        print(f"knowledge: {len(exc.issues)} problem(s): FAILED")
+        return 1
+    print(
+        f"knowledge: {len(kb.entries)} entries, {kb.question_count} questions, "
+        f"{len(kb.files)} files: OK"
+    )
+    return 0
+
+
+def kb_test_failures(responder: Responder) -> tuple[int, list[str]]:
+    """Run every entry question and every danger example; list each that lands elsewhere."""
+    failures: list[str] = []
+    checked = 0
+    for entry in responder.kb.entries.values():
+        for question in entry.questions:
+            checked += 1
+            reply = responder.respond(question)
+            if reply.entry_id != entry.id:
+                where = reply.entry_id or f"({reply.band})"
+                failures.append(f"entry {entry.id}: {question!r} -> {where} [{reply.score:.0f}]")
+    for text, expected in responder.kb.danger.examples():
+        checked += 1
+        reply = responder.respond(text)
+        got = reply.category if reply.urgent else None
+        if got != expected:
+            failures.append(
+                f"danger: {text!r} -> {got or 'not urgent'}, expected {expected or 'not urgent'}"
+            )
+    return checked, failures
+
+
+def cmd_kb_test(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        kb = _knowledge(settings, args.path)
+    except KnowledgeError as exc:
+        for issue in exc.issues:
+            print(issue)
+        return 1
+    checked, failures = kb_test_failures(Responder(kb, settings.matching.thresholds))
+    for failure in failures:
+        print(failure)
+    print(f"kb test: {checked} messages, {len(failures)} landed elsewhere: "
+          f"{'FAILED' if failures else 'OK'}")
+    return 1 if failures else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.telegram_app import run
+
+    settings = _settings(args)
+    settings.require_telegram_secrets()
+    run(settings)
+    return 0
+
+
+def cmd_log_purge(args: argparse.Namespace) -> int:
+    from bot.store import run_purge
+
+    settings = _settings(args)
+    days = args.days if args.days is not None else settings.privacy.retention_days
+    deleted = asyncio.run(run_purge(settings.storage.database, days))
+    print(f"purged {deleted} row(s) older than {days} day(s)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.report import run_report
+
+    settings = _settings(args)
+    return run_report(settings.storage.database, days=args.days, csv_path=args.csv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--config", help="config YAML (default: built-in defaults)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--no-log", action="store_true", help="do not write the interaction log")
+    chat.set_defaults(func=cmd_chat)
+
+    ask = sub.add_parser("ask", help="answer TEXT, or one message a line from stdin")
+    ask.add_argument("--json", action="store_true", help="one JSON object a line")
+    ask.add_argument("--audience", choices=["child", "parent", "teacher"])
+    ask.add_argument("text", nargs="*")
+    ask.set_defaults(func=cmd_ask)
+
+    run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    run.set_defaults(func=cmd_run)
+
+    kb = sub.add_parser("kb", help="check or test the knowledge base")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    check = kb_sub.add_parser("check", help="validate the knowledge folder")
+    check.add_argument("path", nargs="?")
+    check.set_defaults(func=cmd_kb_check)
+    test = kb_sub.add_parser("test", help="route every question and danger example")
+    test.add_argument("path", nargs="?")
+    test.set_defaults(func=cmd_kb_test)
+
+    log = sub.add_parser("log", help="interaction log maintenance")
+    log_sub = log.add_subparsers(dest="log_command", required=True)
+    purge = log_sub.add_parser("purge", help="delete rows older than the retention")
+    purge.add_argument("--days", type=int, help="override privacy.retention_days")
+    purge.set_defaults(func=cmd_log_purge)
+
+    report = sub.add_parser("report", help="staff report from the interaction log")
+    report.add_argument("--days", type=int, default=7)
+    report.add_argument("--csv", help="also write the report's tables to this CSV file")
+    report.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print("config error:\n" + "\n".join(exc.issues), file=sys.stderr)
+        return 2
+    except KnowledgeError as exc:
+        print("knowledge error:\n" + "\n".join(exc.issues), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Settings: built-in defaults, an optional YAML file, and secrets from the environment only.
+
+The key names `telegram.base_url`, `knowledge.path`, `storage.database`, `privacy.retention_days`
+and `admins` are a fixed contract with other tools. Secrets (`TELEGRAM_BOT_TOKEN`,
+`BOT_HASH_SECRET`) are never read from the file, so a config file can be shared safely.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from bot.matcher import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
+from bot.yamlfile import YamlSyntaxError, format_validation_error, load_located
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A config problem, each issue naming the file, line and key."""
+
+    def __init__(self, issues: list[str]) -> None:
+        super().__init__("\n".join(issues))
+        self.issues = issues
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WebhookSettings(_Section):
+    listen: str = "0.0.0.0"
+    port: int = Field(8443, ge=1, le=65535)
+    url: str | None = None
+    secret_token: str | None = None
+
+
+class RateLimitSettings(_Section):
+    overall_per_second: float = Field(30, gt=0)
+    per_chat_per_second: float = Field(1, gt=0)
+    max_retries: int = Field(3, ge=0)
+
+
+class TelegramSettings(_Section):
+    base_url: str | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook: WebhookSettings = WebhookSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
+
+
+class KnowledgeSettings(_Section):
+    path: Path = PROJECT_ROOT / "knowledge"
+
+
+class MatchingSettings(_Section):
+    high_threshold: float = Field(DEFAULT_HIGH, ge=0, le=100)
+    low_threshold: float = Field(DEFAULT_LOW, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> MatchingSettings:
+        if self.low_threshold > self.high_threshold:
+            raise ValueError("low_threshold must not be above high_threshold")
+        return self
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(high=self.high_threshold, low=self.low_threshold)
+
+
+class StorageSettings(_Section):
+    database: Path = Path("data/interactions.sqlite3")
+    queue_size: int = Field(10_000, ge=10)
+
+
+class PrivacySettings(_Section):
+    retention_days: int = Field(90, ge=1)
+
+
+class AlertSettings(_Section):
+    chat_id: int | None = None
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(_Section):
+    """Everything the bot can be configured with; every field has a working default."""
+
+    telegram: TelegramSettings = TelegramSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
+    matching: MatchingSettings = MatchingSettings()
+    storage: StorageSettings = StorageSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    alerts: AlertSettings = AlertSettings()
+    admins: list[int] = Field(default_factory=list)
+    logging: LoggingSettings = LoggingSettings()
+    # Secrets: from the environment only (see load_settings); excluded from any dump.
+    telegram_token: SecretStr | None = Field(None, exclude=True, repr=False)
+    hash_secret: SecretStr | None = Field(None, exclude=True, repr=False)
+
+    def require_telegram_secrets(self) -> None:
+        """Telegram mode needs both secrets; say plainly which one is missing."""
+        missing = [
+            name
+            for name, value in (
+                ("TELEGRAM_BOT_TOKEN", self.telegram_token),
+                ("BOT_HASH_SECRET", self.hash_secret),
+            )
+            if value is None or not value.get_secret_value()
+        ]
+        if missing:
+            raise ConfigError(
+                [f"environment variable {name} is required to run on Telegram" for name in missing]
+            )
+
+
+_SECRET_KEYS = {"telegram_token", "hash_secret"}
+
+
+def load_settings(path: Path | str | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read `path` (or use defaults), then apply the environment; raise ConfigError on problems."""
+    env = dict(os.environ) if env is None else env
+    data: dict = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            doc = load_located(path)
+        except YamlSyntaxError as exc:
+            raise ConfigError([exc.issue]) from exc
+        if doc.data is None:
+            doc.data = {}
+        if not isinstance(doc.data, dict):
+            raise ConfigError([f"{path}:1: (file): the config must be a mapping of keys"])
+        for key in _SECRET_KEYS & doc.data.keys():
+            raise ConfigError(
+                [f"{path}:{doc.line((key,))}: {key}: secrets come from the environment only"]
+            )
+        try:
+            Settings.model_validate(doc.data)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(doc, exc)) from exc
+        data = doc.data
+        # Relative paths in a config file are relative to the file's folder.
+        base = path.resolve().parent
+        for section, key in (("knowledge", "path"), ("storage", "database")):
+            value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
+            if value is not None and not Path(value).is_absolute():
+                data[section][key] = str(base / value)
+    if env.get("TELEGRAM_BASE_URL"):
+        data.setdefault("telegram", {})["base_url"] = env["TELEGRAM_BASE_URL"]
+    if env.get("TELEGRAM_BOT_TOKEN"):
+        data["telegram_token"] = env["TELEGRAM_BOT_TOKEN"]
+    if env.get("BOT_HASH_SECRET"):
+        data["hash_secret"] = env["BOT_HASH_SECRET"]
+    if env.get("TELEGRAM_WEBHOOK_SECRET"):
+        data.setdefault("telegram", {}).setdefault("webhook", {})["secret_token"] = env[
+            "TELEGRAM_WEBHOOK_SECRET"
+        ]
+    return Settings.model_validate(data)

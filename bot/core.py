@@ -1,0 +1,177 @@
+"""The one path from a message to a reply: normalise, triage, match, compose.
+
+The terminal chat, `ask`, the tests and the Telegram handlers all call `Responder.respond`, so
+what a user sees is what the tests check. Nothing here knows about Telegram, SQLite or files:
+the knowledge base comes in already loaded, and a reload swaps the whole `Responder`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.knowledge import AUDIENCES, Entry, KnowledgeBase
+from bot.matcher import Hit, Matcher, Thresholds, band
+from bot.text import Normalised, Normaliser, canonical, fold
+from bot.triage import Triage, UrgentMatch
+
+Audience = Literal["child", "parent", "teacher"]
+Band = Literal["answer", "did-you-mean", "fallback", "smalltalk"]
+SUGGESTION_COUNT = 3
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An entry offered as a button: the id for the edge, the title for the user."""
+
+    entry_id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot says to one message; `parts` are sent in order, urgent reply first, alone."""
+
+    parts: tuple[str, ...]
+    urgent: bool = False
+    category: str | None = None
+    entry_id: str | None = None
+    score: float = 0.0
+    band: Band = "fallback"
+    suggestions: tuple[Suggestion, ...] = ()
+    related: tuple[Suggestion, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """Everything the user reads, as one text."""
+        return "\n\n".join(self.parts)
+
+
+def _clean_audience(audience: str | None) -> Audience | None:
+    return audience if audience in AUDIENCES else None  # type: ignore[return-value]
+
+
+class Responder:
+    """Answers messages from one validated knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
+        self.kb = kb
+        self.ui = kb.ui
+        self.thresholds = thresholds or Thresholds()
+        self.normalise = Normaliser(kb.lexicon)
+        self.triage = Triage(kb.danger, self.normalise)
+        self.matcher = Matcher(kb.entries.values(), self.normalise)
+        self._smalltalk = {
+            fold(canonical(phrase)): talk.reply
+            for talk in kb.ui.smalltalk
+            for phrase in talk.phrases
+        }
+
+    # -- the main path -------------------------------------------------------------------
+    def respond(self, text: str | None, audience: str | None = None) -> Reply:
+        """Reply to one message. Triage runs first and no match can suppress its reply."""
+        audience = _clean_audience(audience)
+        message = self.normalise(text or "")
+        urgent = self.triage.assess(message)
+        hits = self.matcher.search(message, limit=SUGGESTION_COUNT) if message.folded else []
+        best = hits[0] if hits else None
+        score = round(best.score, 1) if best else 0.0
+        confidence = band(best.score, self.thresholds) if best else "fallback"
+        if urgent is not None:
+            return self._urgent_reply(urgent, best if confidence == "answer" else None, score,
+                                      audience)
+        if confidence == "answer":
+            return self._entry_reply(self.kb.entries[best.entry_id], score, audience)
+        small = self._small_talk(message)
+        if small is not None:
+            return Reply(parts=(small,), band="smalltalk", score=score)
+        if confidence == "did-you-mean":
+            return Reply(
+                parts=(self.ui.did_you_mean,),
+                band="did-you-mean",
+                score=score,
+                suggestions=self._suggest(hits),
+            )
+        return Reply(parts=(self.ui.fallback,), band="fallback", score=score)
+
+    def answer_entry(self, entry_id: str, audience: str | None = None) -> Reply | None:
+        """The reply for a pressed suggestion button; None when the entry no longer exists."""
+        entry = self.kb.entries.get(entry_id)
+        if entry is None:
+            return None
+        return self._entry_reply(entry, 100.0, _clean_audience(audience))
+
+    # -- cards and menus -----------------------------------------------------------------
+    def hotline_card(self) -> str:
+        """The list of numbers to call, from knowledge/hotlines.yaml."""
+        lines = [self.ui.hotline_card_intro]
+        for line in self.kb.hotlines:
+            if not line.on_card:
+                continue
+            details = ", ".join(part for part in (line.cost, line.when) if part)
+            suffix = f" ({details})" if details else ""
+            lines.append(f"- {line.number}: {line.name}{suffix}. {line.use_for}")
+        lines.append(self.ui.hotline_card_outro)
+        return "\n".join(lines)
+
+    def topic_entries(self, tag: str) -> list[Suggestion]:
+        """Entries listed under a topic of the menu."""
+        return [
+            Suggestion(entry.id, entry.title)
+            for entry in self.kb.entries.values()
+            if tag in entry.tags
+        ]
+
+    # -- composing -----------------------------------------------------------------------
+    def _entry_reply(self, entry: Entry, score: float, audience: Audience | None) -> Reply:
+        return Reply(
+            parts=(entry.answer_for(audience),),
+            entry_id=entry.id,
+            score=score,
+            band="answer",
+            related=self._related(entry),
+        )
+
+    def _urgent_reply(
+        self, urgent: UrgentMatch, best: Hit | None, score: float, audience: Audience | None
+    ) -> Reply:
+        follow_id = best.entry_id if best else urgent.entry_id
+        entry = self.kb.entries.get(follow_id) if follow_id else None
+        parts = [urgent.reply_for(audience)]
+        if entry is not None:
+            speaker_audience = audience or ("parent" if urgent.speaker == "adult" else "child")
+            parts.append(entry.answer_for(speaker_audience))
+        return Reply(
+            parts=tuple(parts),
+            urgent=True,
+            category=urgent.category,
+            entry_id=entry.id if entry else None,
+            score=score,
+            band="answer" if entry else "fallback",
+            related=self._related(entry) if entry else (),
+        )
+
+    def _small_talk(self, message: Normalised) -> str | None:
+        if message.folded in self._smalltalk:
+            return self._smalltalk[message.folded]
+        words = message.folded.split()
+        if len(words) > 6:
+            return None
+        for size in (3, 2, 1):
+            reply = self._smalltalk.get(" ".join(words[:size]))
+            if reply is not None:
+                return reply
+        return None
+
+    def _suggest(self, hits: list[Hit]) -> tuple[Suggestion, ...]:
+        return tuple(
+            Suggestion(hit.entry_id, self.kb.entries[hit.entry_id].title)
+            for hit in hits[:SUGGESTION_COUNT]
+        )
+
+    def _related(self, entry: Entry) -> tuple[Suggestion, ...]:
+        return tuple(
+            Suggestion(target, self.kb.entries[target].title)
+            for target in entry.related
+            if target in self.kb.entries
+        )

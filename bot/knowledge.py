@@ -1,0 +1,302 @@
+"""The knowledge base: schemas for staff-edited YAML, loading, and validation that names lines.
+
+Layout of a knowledge folder:
+- `entries/*.yaml`: lists of entries (questions and answers);
+- `lexicon.yaml`: teencode, abbreviations, synonyms (schema in `bot.text`);
+- `hotlines.yaml`: phone lines shown on the hotline card;
+- `danger.yaml`: urgent-triage phrases and replies (schema in `bot.triage`);
+- `ui.yaml`: every other word a user reads (start, help, menus, fallbacks).
+
+Loading collects every problem before failing, so staff fix a file in one pass; a failed load
+raises `KnowledgeError` and the caller keeps the knowledge base it already had.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from bot.text import Lexicon
+from bot.triage import DangerFile
+from bot.yamlfile import Loc, LocatedYaml, YamlSyntaxError, format_validation_error, load_located
+
+Audience = Literal["child", "parent", "teacher"]
+AUDIENCES: tuple[Audience, ...] = ("child", "parent", "teacher")
+TELEGRAM_MESSAGE_LIMIT = 4096
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)]
+
+
+def _fits_in_a_message(value: str | None) -> str | None:
+    if value is not None and len(value) > TELEGRAM_MESSAGE_LIMIT:
+        raise ValueError(
+            f"answer has {len(value)} characters, over Telegram's {TELEGRAM_MESSAGE_LIMIT}"
+        )
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AnswerVariants(_Strict):
+    """An answer worded for each audience; `default` serves whoever has no variant."""
+
+    default: Text
+    child: Text | None = None
+    parent: Text | None = None
+    teacher: Text | None = None
+
+    _fit = field_validator("default", "child", "parent", "teacher")(_fits_in_a_message)
+
+
+class Entry(_Strict):
+    """One question-and-answer entry of the knowledge base."""
+
+    id: Slug
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    questions: list[Text] = Field(min_length=1)
+    keywords: list[Text] = Field(default_factory=list)
+    audience: list[Audience] = Field(default_factory=lambda: list(AUDIENCES))
+    answer: Text | AnswerVariants
+    sources: list[Text] = Field(min_length=1)
+    reviewed: dt.date
+    related: list[Slug] = Field(default_factory=list)
+    tags: list[Slug] = Field(default_factory=list)
+
+    @field_validator("answer")
+    @classmethod
+    def _answer_fits(cls, value: str | AnswerVariants) -> str | AnswerVariants:
+        if isinstance(value, str):
+            _fits_in_a_message(value)
+        return value
+
+    def answer_for(self, audience: str | None) -> str:
+        """The variant written for `audience`, else the default."""
+        if isinstance(self.answer, str):
+            return self.answer
+        variant = getattr(self.answer, audience, None) if audience in AUDIENCES else None
+        return variant or self.answer.default
+
+
+class Hotline(_Strict):
+    """A phone line; only lines a seed plan or facts.md names belong here."""
+
+    number: Annotated[str, StringConstraints(pattern=r"^[0-9]{3,12}$")]
+    name: Text
+    when: Text | None = None  # hours, only when a source states them
+    cost: Text | None = None  # only when a source states it
+    use_for: Text
+    source: Text
+    on_card: bool = True  # shown on the /111 hotline card
+
+
+class HotlinesFile(_Strict):
+    hotlines: list[Hotline] = Field(min_length=1)
+
+
+class RoleTexts(_Strict):
+    child: Text
+    parent: Text
+    teacher: Text
+
+
+class Topic(_Strict):
+    label: Text  # shown on the topic menu button
+    tag: Slug  # entries with this tag are listed under the topic
+
+
+class SmallTalk(_Strict):
+    phrases: list[Text] = Field(min_length=1)
+    reply: Text
+
+
+class UiTexts(_Strict):
+    """Every word a user reads that is not an entry answer, so staff can reword it."""
+
+    start: Text
+    help: Text
+    privacy: Text
+    role_question: Text
+    role_buttons: RoleTexts
+    role_set: RoleTexts
+    topics_intro: Text
+    topics: list[Topic] = Field(min_length=1)
+    topic_empty: Text
+    did_you_mean: Text
+    fallback: Text
+    related_label: Text
+    feedback_helpful: Text
+    feedback_not_helpful: Text
+    feedback_thanks: Text
+    hotline_card_intro: Text
+    hotline_card_outro: Text
+    non_text: Text
+    xoa_done: Text
+    reload_ok: Text
+    reload_failed: Text
+    not_admin: Text
+    stats: Text
+    urgent_marker: Text
+    terminal_hint: Text
+    smalltalk: list[SmallTalk] = Field(default_factory=list)
+
+
+class KnowledgeError(Exception):
+    """The knowledge folder has problems; `issues` lists each as file:line: id: field: message."""
+
+    def __init__(self, issues: list[str]) -> None:
+        super().__init__("\n".join(issues))
+        self.issues = issues
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """A validated, immutable knowledge base: swap the whole object to reload."""
+
+    entries: dict[str, Entry]
+    hotlines: list[Hotline]
+    ui: UiTexts
+    lexicon: Lexicon
+    danger: DangerFile
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def question_count(self) -> int:
+        return sum(len(entry.questions) for entry in self.entries.values())
+
+
+M = TypeVar("M", bound=BaseModel)
+_ENTRY_LIST = TypeAdapter(list[Entry])
+
+
+def _entry_label(data: Any) -> Any:
+    def label(loc: Loc) -> tuple[str | None, Loc]:
+        if loc and isinstance(loc[0], int):
+            item = data[loc[0]] if isinstance(data, list) and loc[0] < len(data) else None
+            ident = item.get("id") if isinstance(item, dict) else None
+            return (str(ident) if ident else f"entry #{loc[0] + 1}"), loc[1:]
+        return None, loc
+
+    return label
+
+
+def _load_model(path: Path, model: type[M], issues: list[str]) -> M | None:
+    if not path.is_file():
+        issues.append(f"{path}:1: (file): file is missing")
+        return None
+    try:
+        doc = load_located(path)
+    except YamlSyntaxError as exc:
+        issues.append(exc.issue)
+        return None
+    try:
+        return model.model_validate(doc.data if doc.data is not None else {})
+    except ValidationError as exc:
+        issues.extend(format_validation_error(doc, exc))
+        return None
+
+
+def _load_entries(path: Path, issues: list[str]) -> tuple[LocatedYaml | None, list[Entry]]:
+    try:
+        doc = load_located(path)
+    except YamlSyntaxError as exc:
+        issues.append(exc.issue)
+        return None, []
+    if doc.data is None:
+        return doc, []
+    if not isinstance(doc.data, list):
+        issues.append(f"{path}:1: (file): an entries file must be a list of entries (- id: ...)")
+        return doc, []
+    try:
+        return doc, _ENTRY_LIST.validate_python(doc.data)
+    except ValidationError as exc:
+        issues.extend(format_validation_error(doc, exc, label=_entry_label(doc.data)))
+        return doc, []
+
+
+def entry_files(root: Path) -> list[Path]:
+    return sorted((root / "entries").glob("*.yaml")) + sorted((root / "entries").glob("*.yml"))
+
+
+def load_knowledge(root: Path | str) -> KnowledgeBase:
+    """Load and validate the whole folder; raise KnowledgeError listing every problem."""
+    root = Path(root)
+    issues: list[str] = []
+    if not root.is_dir():
+        raise KnowledgeError([f"{root}:1: (folder): knowledge folder not found"])
+    entries: dict[str, Entry] = {}
+    where: dict[str, tuple[LocatedYaml, int]] = {}
+    files = entry_files(root)
+    if not files:
+        issues.append(f"{root / 'entries'}:1: (folder): no entries/*.yaml files")
+    for path in files:
+        doc, loaded = _load_entries(path, issues)
+        for index, entry in enumerate(loaded):
+            if entry.id in entries:
+                first_doc, first_index = where[entry.id]
+                issues.append(
+                    f"{path}:{doc.line((index, 'id'))}: {entry.id}: id: duplicate id, already used "
+                    f"at {first_doc.path}:{first_doc.line((first_index, 'id'))}"
+                )
+                continue
+            entries[entry.id] = entry
+            where[entry.id] = (doc, index)
+    for entry_id, entry in entries.items():
+        doc, index = where[entry_id]
+        for position, target in enumerate(entry.related):
+            if target not in entries:
+                line = doc.line((index, "related", position))
+                issues.append(
+                    f"{doc.path}:{line}: {entry_id}: related: no entry with id '{target}'"
+                )
+    lexicon = _load_model(root / "lexicon.yaml", Lexicon, issues)
+    hotlines = _load_model(root / "hotlines.yaml", HotlinesFile, issues)
+    ui = _load_model(root / "ui.yaml", UiTexts, issues)
+    danger = _load_model(root / "danger.yaml", DangerFile, issues)
+    if ui is not None and entries:
+        tags = {tag for entry in entries.values() for tag in entry.tags}
+        for topic in ui.topics:
+            if topic.tag not in tags:
+                issues.append(
+                    f"{root / 'ui.yaml'}:1: topics: tag '{topic.tag}' is on no entry, "
+                    "so its menu would be empty"
+                )
+    if danger is not None:
+        for entry_id in _danger_entry_ids(danger):
+            if entry_id not in entries:
+                issues.append(f"{root / 'danger.yaml'}:1: entry_id: no entry with id '{entry_id}'")
+    if issues or lexicon is None or hotlines is None or ui is None or danger is None:
+        raise KnowledgeError(issues)
+    return KnowledgeBase(
+        entries=entries,
+        hotlines=hotlines.hotlines,
+        ui=ui,
+        lexicon=lexicon,
+        danger=danger,
+        files=[*files, *(root / name for name in _SIDE_FILES)],
+    )
+
+
+_SIDE_FILES = ("lexicon.yaml", "hotlines.yaml", "ui.yaml", "danger.yaml")
+
+
+def _danger_entry_ids(danger: DangerFile) -> Iterable[str]:
+    for category in getattr(danger, "categories", []):
+        entry_id = getattr(category, "entry_id", None)
+        if entry_id:
+            yield entry_id

@@ -1,0 +1,132 @@
+"""The terminal chat: the same core as Telegram, typed at a prompt, with no token needed.
+
+Suggestions are numbered so the user can pick one by typing its number; urgent replies are
+marked. `/reload` re-reads the knowledge folder and keeps the old one when the new one fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from bot.config import Settings
+from bot.core import Reply, Responder, Suggestion
+from bot.knowledge import AUDIENCES, KnowledgeError, load_knowledge
+
+EXIT_WORDS = {"/exit", "/quit", "/thoat"}
+TERMINAL_USER = 0  # one local user; the random per-run secret makes its key unlinkable
+
+
+def render(reply: Reply, marker: str) -> tuple[str, list[Suggestion]]:
+    """The reply as terminal text, and the suggestions in the order they are numbered."""
+    lines: list[str] = []
+    for index, part in enumerate(reply.parts):
+        if reply.urgent and index == 0:
+            lines.append(f"!!! {marker} !!!")
+        lines.append(part)
+        lines.append("")
+    choices = list(reply.suggestions) + list(reply.related)
+    for number, choice in enumerate(choices, start=1):
+        lines.append(f"  [{number}] {choice.title}")
+    return "\n".join(lines).rstrip(), choices
+
+
+class TerminalChat:
+    """One conversation at the prompt; holds the current responder and audience."""
+
+    def __init__(self, settings: Settings, responder: Responder, log=None) -> None:
+        self.settings = settings
+        self.responder = responder
+        self.audience: str | None = None
+        self.choices: list[Suggestion] = []
+        self.log = log
+
+    def handle(self, line: str) -> str | None:
+        """Answer one typed line; None means the user wants to leave."""
+        line = line.strip()
+        ui = self.responder.ui
+        if line.lower() in EXIT_WORDS:
+            return None
+        if line.isdigit() and 1 <= int(line) <= len(self.choices):
+            reply = self.responder.answer_entry(self.choices[int(line) - 1].entry_id, self.audience)
+            if reply is not None:
+                return self._show(reply)
+        if line in ("/111", "/sos"):
+            return self.responder.hotline_card()
+        if line == "/help":
+            return ui.help + "\n" + ui.terminal_hint
+        if line == "/privacy":
+            return ui.privacy
+        if line == "/start":
+            return ui.start + "\n" + ui.terminal_hint
+        if line.startswith("/vaitro"):
+            choice = line.removeprefix("/vaitro").strip()
+            if choice in AUDIENCES:
+                self.audience = choice
+                return getattr(ui.role_set, choice)
+            return ui.role_question + "\n" + ui.terminal_hint
+        if line == "/chude":
+            self.choices = []
+            return ui.topics_intro + "\n" + "\n".join(f"- {t.label}" for t in ui.topics)
+        if line == "/reload":
+            return self.reload()
+        reply = self.responder.respond(line, self.audience)
+        if self.log is not None:
+            self.log.record(TERMINAL_USER, self.audience, line, reply)
+        return self._show(reply)
+
+    def _show(self, reply: Reply) -> str:
+        text, self.choices = render(reply, self.responder.ui.urgent_marker)
+        return text
+
+    def reload(self) -> str:
+        try:
+            kb = load_knowledge(self.settings.knowledge.path)
+        except KnowledgeError as exc:
+            return self.responder.ui.reload_failed + "\n" + "\n".join(exc.issues)
+        self.responder = Responder(kb, self.settings.matching.thresholds)
+        return self.responder.ui.reload_ok.format(
+            entries=len(kb.entries), questions=kb.question_count
+        )
+
+
+async def run_chat(
+    settings: Settings,
+    responder: Responder,
+    *,
+    read: Callable[[str], str] = input,
+    out: TextIO = sys.stdout,
+    with_log: bool = True,
+) -> None:
+    """Run the prompt loop until /exit or end of input."""
+    log = None
+    if with_log:
+        from bot.store import InteractionLog
+
+        log = InteractionLog(
+            settings.storage.database,
+            secrets.token_bytes(32),
+            queue_size=settings.storage.queue_size,
+        )
+        await log.start()
+    chat = TerminalChat(settings, responder, log)
+    print(responder.ui.start, file=out)
+    print(responder.ui.terminal_hint, file=out)
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            try:
+                line = await loop.run_in_executor(None, read, "\nBạn: ")
+            except (EOFError, KeyboardInterrupt):
+                break
+            answer = chat.handle(line)
+            if answer is None:
+                break
+            if answer:
+                print("\nBot: " + answer, file=out, flush=True)
+    finally:
+        if log is not None:
+            await log.close()

@@ -1,0 +1,113 @@
+"""YAML with line numbers, so that every error a staff member sees names the file and the line.
+
+PyYAML's plain `safe_load` forgets where each value came from. We compose the node tree, build the
+data from it, and keep a map from each value's location (a tuple of keys and list indexes, the same
+shape as pydantic's error `loc`) to its line. Pydantic errors are then rendered as
+`file:line: id: field: message`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+Loc = tuple[Any, ...]
+
+
+class YamlSyntaxError(Exception):
+    """A file that is not valid YAML; `issue` is ready to show to staff."""
+
+    def __init__(self, issue: str) -> None:
+        super().__init__(issue)
+        self.issue = issue
+
+
+class LocatedYaml:
+    """The data of one YAML file and the line of every key and item in it."""
+
+    def __init__(self, path: Path, data: Any, lines: dict[Loc, int]) -> None:
+        self.path = path
+        self.data = data
+        self._lines = lines
+
+    def line(self, loc: Loc) -> int:
+        """The line of `loc`, or of its nearest enclosing value that exists in the file."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self._lines:
+                return self._lines[loc]
+            loc = loc[:-1]
+        return self._lines.get((), 1)
+
+
+def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+    lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key: Any = key_node.value
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag.endswith(":int"):
+                key = int(key)
+            lines.setdefault(loc + (key,), key_node.start_mark.line + 1)
+            _walk(value_node, loc + (key,), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, loc + (index,), lines)
+
+
+def load_located(path: Path) -> LocatedYaml:
+    """Parse `path`; raise YamlSyntaxError naming file and line when it is not valid YAML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise YamlSyntaxError(f"{path}:1: cannot read file: {exc}") from exc
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = exc.problem or str(exc)
+        raise YamlSyntaxError(f"{path}:{line}: YAML syntax error: {problem}") from exc
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(f"{path}:1: YAML error: {exc}") from exc
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return LocatedYaml(path, data, lines)
+
+
+def format_validation_error(
+    doc: LocatedYaml,
+    error: ValidationError,
+    *,
+    offset: Loc = (),
+    label: Callable[[Loc], tuple[str | None, Loc]] | None = None,
+) -> list[str]:
+    """Render each pydantic error as `file:line: [id: ]field: message`.
+
+    `offset` is prepended to the error's loc to find it in the file (when a sub-tree was
+    validated); `label` splits a loc into an item label (an entry id) and the field path.
+    """
+    issues = []
+    for item in error.errors():
+        loc = offset + tuple(item["loc"])
+        who, field_loc = label(loc) if label else (None, loc)
+        field = ".".join(str(part) for part in field_loc) or "(file)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        prefix = f"{doc.path}:{doc.line(loc)}: "
+        if who:
+            prefix += f"{who}: "
+        issues.append(f"{prefix}{field}: {message}")
+    return issues

@@ -1,0 +1,142 @@
+"""The command line as staff and other tools use it: ask --json, kb check, kb test, chat."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.core import Responder
+from bot.knowledge import load_knowledge
+from bot.terminal import TerminalChat, render
+
+ROOT = Path(__file__).resolve().parent.parent
+ASK_KEYS = {"text", "urgent", "entry", "score", "answer", "suggestions"}
+
+
+def run_bot(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_ask_json_contract_one_object_per_line():
+    messages = [
+        "tổng đài bảo vệ trẻ em số mấy",
+        "giá vàng hôm nay",
+        "e mun chet",
+        "",
+        "tong dai bao ve tre em la so may",
+    ]
+    result = run_bot("ask", "--json", stdin="\n".join(messages) + "\n")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["text"] for r in records] == [m for m in messages if m]
+    for record in records:
+        assert set(record) == ASK_KEYS
+        assert isinstance(record["urgent"], bool)
+        assert 0 <= record["score"] <= 100
+        assert isinstance(record["suggestions"], list)
+        assert record["answer"]
+    hotline, gold, danger, folded = records
+    assert hotline["entry"] == "tong-dai-111" and not hotline["urgent"]
+    assert "111" in hotline["answer"]
+    assert folded["entry"] == "tong-dai-111"
+    assert gold["entry"] is None and not gold["urgent"]
+    assert danger["urgent"] and danger["answer"].index("111") < 200
+
+
+def test_ask_text_argument_prints_the_answer():
+    result = run_bot("ask", "tổng", "đài", "bảo", "vệ", "trẻ", "em", "số", "mấy")
+    assert result.returncode == 0
+    assert "111" in result.stdout
+
+
+def test_kb_check_passes_on_bundled_knowledge():
+    result = run_bot("kb", "check")
+    assert result.returncode == 0, result.stdout
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("knowledge: ") and last.endswith(" files: OK")
+
+
+def test_kb_check_names_file_line_and_field_of_a_broken_copy(tmp_path):
+    copy = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", copy)
+    broken = copy / "entries" / "hong.yaml"
+    broken.write_text(
+        "- id: hong\n  title: Hỏng\n  questions: [a]\n  answer: b\n  reviewed: 2026-11-28\n",
+        encoding="utf-8",
+    )
+    result = run_bot("kb", "check", str(copy))
+    assert result.returncode == 1
+    assert f"{broken}:1: hong: sources: required field is missing" in result.stdout
+
+
+def test_kb_test_routes_every_question_and_danger_example():
+    result = run_bot("kb", "test")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.stdout.strip().splitlines()[-1].endswith("0 landed elsewhere: OK")
+
+
+@pytest.fixture(scope="module")
+def responder() -> Responder:
+    return Responder(load_knowledge(ROOT / "knowledge"))
+
+
+def test_terminal_numbers_suggestions_and_picks_them(responder):
+    chat = TerminalChat(load_settings(None, env={}), responder)
+    text = chat.handle("tổng đài bảo vệ trẻ em số mấy")
+    assert "111" in text
+    if chat.choices:
+        picked = chat.handle("1")
+        assert chat_title_answer(responder, picked)
+    assert chat.handle("/exit") is None
+
+
+def chat_title_answer(responder: Responder, text: str) -> bool:
+    return any(entry.answer_for(None) in text for entry in responder.kb.entries.values())
+
+
+def test_terminal_marks_urgent_replies(responder):
+    reply = responder.respond("chú hàng xóm sờ vào chỗ kín của em")
+    text, _ = render(reply, responder.ui.urgent_marker)
+    assert text.startswith(f"!!! {responder.ui.urgent_marker} !!!")
+
+
+def test_terminal_reload_keeps_last_good_knowledge(tmp_path, responder):
+    copy = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", copy)
+    settings = load_settings(None, env={})
+    settings.knowledge.path = copy
+    chat = TerminalChat(settings, responder)
+    (copy / "entries" / "hong.yaml").write_text("- id: [\n", encoding="utf-8")
+    answer = chat.handle("/reload")
+    assert responder.ui.reload_failed in answer and "hong.yaml:1" in answer
+    assert chat.responder is responder
+    assert "111" in chat.handle("tổng đài bảo vệ trẻ em số mấy")
+    (copy / "entries" / "hong.yaml").unlink()
+    assert "Đã nạp lại" in chat.handle("/reload")
+    assert chat.responder is not responder
+
+
+def test_chat_command_runs_on_stdin_and_exits(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--no-log"],
+        input="tong dai bao ve tre em so may\n/exit\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "111" in result.stdout
+

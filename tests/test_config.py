@@ -1,0 +1,104 @@
+"""The config loader: defaults, file values, environment overrides, and errors naming lines."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_no_config_runs_on_defaults():
+    settings = load_settings(None, env={})
+    assert settings.telegram.mode == "polling"
+    assert settings.telegram.base_url is None
+    assert (settings.knowledge.path / "entries").is_dir()
+    assert settings.admins == []
+    assert settings.telegram_token is None
+
+
+def test_file_values_and_fixed_key_names(tmp_path):
+    path = write(
+        tmp_path,
+        "telegram:\n  base_url: http://127.0.0.1:9/bot\n"
+        "knowledge:\n  path: kb\n"
+        "storage:\n  database: log.sqlite3\n"
+        "privacy:\n  retention_days: 30\n"
+        "admins: [42, 43]\n",
+    )
+    settings = load_settings(path, env={})
+    assert settings.telegram.base_url == "http://127.0.0.1:9/bot"
+    assert settings.knowledge.path == tmp_path / "kb"  # relative to the config file
+    assert settings.storage.database == tmp_path / "log.sqlite3"
+    assert settings.privacy.retention_days == 30
+    assert settings.admins == [42, 43]
+
+
+def test_environment_supplies_secrets_and_overrides_base_url(tmp_path):
+    path = write(tmp_path, "telegram:\n  base_url: http://example.invalid/bot\n")
+    env = {
+        "TELEGRAM_BASE_URL": "http://127.0.0.1:8081/bot",
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "BOT_HASH_SECRET": "s3cret",
+    }
+    settings = load_settings(path, env=env)
+    assert settings.telegram.base_url == "http://127.0.0.1:8081/bot"
+    assert settings.telegram_token.get_secret_value() == "123:abc"
+    assert "123:abc" not in repr(settings)
+    assert "123:abc" not in settings.model_dump_json()
+    settings.require_telegram_secrets()
+
+
+def test_missing_secrets_are_named():
+    settings = load_settings(None, env={"TELEGRAM_BOT_TOKEN": "123:abc"})
+    with pytest.raises(ConfigError) as info:
+        settings.require_telegram_secrets()
+    assert "BOT_HASH_SECRET" in str(info.value)
+    assert "TELEGRAM_BOT_TOKEN" not in str(info.value)
+
+
+def test_unknown_key_names_key_and_line(tmp_path):
+    path = write(tmp_path, "telegram:\n  mode: polling\n  bse_url: http://x/bot\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert info.value.issues == [f"{path}:3: telegram.bse_url: unknown key"]
+
+
+def test_wrong_type_names_key_and_line(tmp_path):
+    path = write(tmp_path, "privacy:\n  retention_days: forever\nadmins: [1, x]\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    issues = info.value.issues
+    assert any(i.startswith(f"{path}:2: privacy.retention_days:") for i in issues)
+    assert any(i.startswith(f"{path}:3: admins.1:") for i in issues)
+
+
+def test_secret_in_file_is_refused(tmp_path):
+    path = write(tmp_path, "logging:\n  level: INFO\ntelegram_token: 123:abc\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert f"{path}:3: telegram_token" in str(info.value)
+
+
+def test_yaml_syntax_error_names_line(tmp_path):
+    path = write(tmp_path, "telegram:\n  mode: polling\n   base_url: [\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert str(info.value).startswith(f"{path}:3:")
+
+
+def test_thresholds_must_be_ordered(tmp_path):
+    path = write(tmp_path, "matching:\n  high_threshold: 40\n  low_threshold: 60\n")
+    with pytest.raises(ConfigError, match="low_threshold"):
+        load_settings(path, env={})
+
+
+def test_example_config_is_valid():
+    example = Path(__file__).resolve().parent.parent / "config.example.yaml"
+    settings = load_settings(example, env={})
+    assert settings.knowledge.path.name == "knowledge"
