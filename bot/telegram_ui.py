@@ -1,0 +1,193 @@
+"""Telegram presentation: HTML escaping, splitting under 4096, keyboards, callback data.
+
+Kept apart from the handlers so the rules a user can see (no text over Telegram's limit, no
+internal id in a visible string, callback data under 64 bytes) are plain functions. Every word
+shown comes from the knowledge base's `UiTexts`; nothing here is Vietnamese.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+
+from bot.core import Reply, Suggestion
+from bot.knowledge import AUDIENCES, UiTexts
+
+MESSAGE_LIMIT = 4096
+CALLBACK_LIMIT = 64
+# Escaped chunks stay a little under the limit: Telegram counts after entity parsing, and
+# a margin costs nothing.
+CHUNK_LIMIT = 4000
+
+# Callback data prefixes. Short codes only: titles are long and Vietnamese letters take 2-3
+# bytes each, so a title would break the 64-byte limit.
+ROLE = "r"
+ENTRY = "e"
+TOPIC = "t"
+FEEDBACK = "f"
+HOTLINE_COMMAND = "/111"
+
+
+def callback(*fields: str) -> str | None:
+    """Join fields with ':'; None when the result would exceed Telegram's 64 bytes."""
+    data = ":".join(fields)
+    return data if len(data.encode("utf-8")) <= CALLBACK_LIMIT else None
+
+
+def parse_callback(data: str | None) -> tuple[str, list[str]]:
+    """Split callback data into (prefix, fields); unknown data gives ('', [])."""
+    if not data:
+        return "", []
+    prefix, _, rest = data.partition(":")
+    return prefix, rest.split(":") if rest else []
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _split_long_line(line: str, limit: int) -> list[str]:
+    """A line too long for one message: cut at spaces, or hard if there are none."""
+    pieces: list[str] = []
+    current = ""
+    for word in line.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if len(escape(candidate)) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        while len(escape(word)) > limit:
+            cut = limit
+            while len(escape(word[:cut])) > limit:
+                cut -= 1
+            pieces.append(word[:cut])
+            word = word[cut:]
+        current = word
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def split_escaped(text: str, limit: int = CHUNK_LIMIT) -> list[str]:
+    """Escape plain `text` for HTML and split it into messages on line breaks, each <= limit."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for raw in text.split("\n"):
+        for line in [raw] if len(escape(raw)) <= limit else _split_long_line(raw, limit):
+            escaped = escape(line)
+            extra = len(escaped) + (1 if current else 0)
+            if current and size + extra > limit:
+                chunks.append("\n".join(current))
+                current, size = [], 0
+                extra = len(escaped)
+            current.append(escaped)
+            size += extra
+    if current:
+        chunks.append("\n".join(current))
+    chunks = [chunk.strip("\n") for chunk in chunks]
+    return [chunk for chunk in chunks if chunk.strip()] or [escape(text.strip()) or "…"]
+
+
+def role_keyboard(ui: UiTexts) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(getattr(ui.role_buttons, role), callback_data=f"{ROLE}:{role}")]
+            for role in AUDIENCES
+        ]
+    )
+
+
+def topic_menu(ui: UiTexts) -> ReplyKeyboardMarkup:
+    """The persistent topic menu (private chats): the hotline command, then topics two a row."""
+    labels = [topic.label for topic in ui.topics]
+    rows: list[list[KeyboardButton]] = [[KeyboardButton(HOTLINE_COMMAND)]]
+    for i in range(0, len(labels), 2):
+        rows.append([KeyboardButton(label) for label in labels[i : i + 2]])
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
+
+
+def topic_buttons(ui: UiTexts) -> InlineKeyboardMarkup:
+    rows = []
+    for topic in ui.topics:
+        data = callback(TOPIC, topic.tag)
+        if data:
+            rows.append([InlineKeyboardButton(topic.label, callback_data=data)])
+    return InlineKeyboardMarkup(rows)
+
+
+def entry_rows(suggestions: Iterable[Suggestion]) -> list[list[InlineKeyboardButton]]:
+    """One button a row, showing the title; the entry id travels only in callback data."""
+    rows = []
+    for suggestion in suggestions:
+        data = callback(ENTRY, suggestion.entry_id)
+        if data:
+            rows.append([InlineKeyboardButton(suggestion.title, callback_data=data)])
+    return rows
+
+
+def feedback_row(ui: UiTexts, exchange_ref: str | None) -> list[InlineKeyboardButton]:
+    if not exchange_ref:
+        return []
+    helpful = callback(FEEDBACK, "1", exchange_ref)
+    not_helpful = callback(FEEDBACK, "0", exchange_ref)
+    if not helpful or not not_helpful:
+        return []
+    return [
+        InlineKeyboardButton(ui.feedback_helpful, callback_data=helpful),
+        InlineKeyboardButton(ui.feedback_not_helpful, callback_data=not_helpful),
+    ]
+
+
+def reply_messages(
+    ui: UiTexts, reply: Reply, exchange_ref: str | None
+) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+    """The messages for one `Reply`, as (HTML text, keyboard) in sending order.
+
+    An urgent reply's first part goes out alone and without buttons, so nothing delays or
+    clutters the hotline. Suggestions, related entries and feedback go under the last message.
+    """
+    messages: list[tuple[str, InlineKeyboardMarkup | None]] = []
+    for part in reply.parts:
+        messages.extend((chunk, None) for chunk in split_escaped(part))
+    rows = entry_rows(reply.suggestions)
+    related = entry_rows(reply.related)
+    if related:
+        rows += related
+        last_text, _ = messages[-1]
+        label = f"\n\n<i>{escape(ui.related_label)}</i>"
+        if len(last_text) + len(label) <= CHUNK_LIMIT:
+            messages[-1] = (last_text + label, None)
+    if reply.band == "answer":
+        feedback = feedback_row(ui, exchange_ref)
+        if feedback:
+            rows.append(feedback)
+    if rows:
+        last_text, _ = messages[-1]
+        messages[-1] = (last_text, InlineKeyboardMarkup(rows))
+    return messages
+
+
+def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The same keyboard minus the feedback row, once the user has voted."""
+    if markup is None:
+        return None
+    rows: Sequence[Sequence[InlineKeyboardButton]] = markup.inline_keyboard
+    kept = [
+        list(row)
+        for row in rows
+        if not any(
+            parse_callback(button.callback_data if isinstance(button.callback_data, str) else "")[0]
+            == FEEDBACK
+            for button in row
+        )
+    ]
+    return InlineKeyboardMarkup(kept) if kept else None
