@@ -1,0 +1,534 @@
+"""Urgent triage: spot a child in danger before any matching, so the hotline reply comes first.
+
+A missed emergency is the worst bug this bot can have, so the rules lean toward "urgent": a danger
+phrase counts unless it is clearly negated ("em không bị ai đánh"), clearly part of an idiom
+("mệt muốn chết"), or clearly a knowledge question with nobody real in it ("xâm hại tình dục bị
+phạt mấy năm tù"). Self-harm ignores the last two escapes. Every word list and reply lives in
+`knowledge/danger.yaml` so staff can tune it without touching code.
+
+Matching runs on the folded text (no diacritics) token by token. A token the user typed with
+diacritics must agree with the phrase's diacritics (a mark the phrase lacks costs one edit), so
+"từ từ" is not "tự tử" while "tu tu" may be. Each phrase of two or more words may absorb one edit:
+a typo in a word of four letters or more (only when the typed word is not itself a correct
+syllable, so "chat" is never "chết"), a wrong tone, or one extra word inside a phrase of three or
+more words. Raw Telex leftovers ("chets", "tuwj") are decoded too.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.text import Normalised, Normaliser, canonical, fold
+
+Speaker = Literal["child", "adult"]
+_GAP = "..."
+_CLAUSE_SPLIT = re.compile(r"[.!?;:,\n\r…]+")
+_ADULT_AUDIENCES = {"parent", "teacher"}
+# Hits an idiom can cancel (questions and negations are never part of an idiom's meaning).
+_MASKABLE = {"harm", "disclosure", "adult", "other"}
+
+# A folded Vietnamese syllable: optional onset, one to three vowels, optional final consonant.
+_SYLLABLE = re.compile(
+    r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|b|c|d|g|h|k|l|m|n|p|r|s|t|v|x)?"
+    r"[aeiouy]{1,3}(ch|ng|nh|c|m|n|p|t)?$"
+)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+class Examples(BaseModel):
+    """Messages staff expect to be (or not to be) urgent, run by `kb test`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    urgent: list[str] = Field(default_factory=list)
+    not_urgent: list[str] = Field(default_factory=list)
+
+
+class Category(BaseModel):
+    """One kind of danger: what it looks like and what the bot says first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Vietnamese name shown to staff in alerts.")
+    role: Literal["harm", "other_child"] = Field(
+        "harm",
+        description="'other_child': phrases mark a child writing about another child; it fires "
+        "only together with a harm category and lends its reply.",
+    )
+    phrases: list[str] = Field(min_length=1)
+    together: list[list[str]] = Field(
+        default_factory=list,
+        description="Groups of words that signal this danger when ALL appear in one message, "
+        "in any order (['dọa', 'ảnh'] catches 'có ảnh của em và dọa gửi').",
+    )
+    negatable: bool = Field(True, description="A negation before the phrase cancels it.")
+    questions_suppress: bool = Field(
+        True, description="A knowledge/prevention question with no real person cancels it."
+    )
+    reply_child: str = Field(min_length=1)
+    reply_adult: str = Field(min_length=1)
+    entry_id: str | None = None
+    examples: Examples = Field(default_factory=Examples)
+
+    @field_validator("together")
+    @classmethod
+    def _groups_have_two(cls, value: list[list[str]]) -> list[list[str]]:
+        for group in value:
+            if len(group) < 2 or any(not w.strip() or _GAP in w for w in group):
+                raise ValueError(f"{group}: a group needs two or more plain phrases")
+        return value
+
+    @field_validator("phrases")
+    @classmethod
+    def _phrases_not_blank(cls, value: list[str]) -> list[str]:
+        for phrase in value:
+            if not phrase.replace(_GAP, "").strip():
+                raise ValueError(f"'{phrase}': empty phrase")
+            if phrase.strip().startswith(_GAP) or phrase.strip().endswith(_GAP):
+                raise ValueError(f"'{phrase}': '...' must sit between words")
+        return value
+
+
+class DangerFile(BaseModel):
+    """Schema of knowledge/danger.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_gap: int = Field(3, ge=0, le=10)
+    negation_window: int = Field(3, ge=0, le=10)
+    negations: list[str] = Field(default_factory=list)
+    clause_breaks: list[str] = Field(default_factory=list)
+    question_cues: list[str] = Field(default_factory=list)
+    disclosure_cues: list[str] = Field(default_factory=list)
+    adult_cues: list[str] = Field(default_factory=list)
+    idioms: list[str] = Field(default_factory=list)
+    common_words: list[str] = Field(default_factory=list)
+    extra_teencode: dict[str, str] = Field(
+        default_factory=dict,
+        description="Word -> expansion used by triage only, until lexicon.yaml has it.",
+    )
+    categories: dict[str, Category] = Field(min_length=1)
+
+    @field_validator("categories")
+    @classmethod
+    def _ids_are_slugs(cls, value: dict[str, Category]) -> dict[str, Category]:
+        for key in value:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+                raise ValueError(f"'{key}': category id must be lower_snake_case")
+        return value
+
+    @field_validator("extra_teencode")
+    @classmethod
+    def _single_words(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if len(key.split()) != 1:
+                raise ValueError(f"'{key}': a teencode key must be a single word")
+        return value
+
+    @model_validator(mode="after")
+    def _one_other_child(self) -> DangerFile:
+        roles = [c.role for c in self.categories.values()]
+        if roles.count("other_child") > 1:
+            raise ValueError("at most one category may have role: other_child")
+        if "harm" not in roles:
+            raise ValueError("at least one harm category is needed")
+        return self
+
+    def examples(self) -> list[tuple[str, str | None]]:
+        """(message, expected category id or None) for every example in the file."""
+        out: list[tuple[str, str | None]] = []
+        for cat_id, cat in self.categories.items():
+            out.extend((text, cat_id) for text in cat.examples.urgent)
+            out.extend((text, None) for text in cat.examples.not_urgent)
+        return out
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class UrgentMatch:
+    """What the core needs to send the urgent reply and alert staff."""
+
+    category: str
+    name: str
+    speaker: Speaker
+    reply_child: str
+    reply_adult: str
+    entry_id: str | None
+    phrase: str = ""  # the danger phrase that fired (for staff and debugging)
+
+    def reply_for(self, audience: str | None) -> str:
+        """Adult words for a parent or teacher, or when the writer is clearly an adult."""
+        if audience in _ADULT_AUDIENCES or self.speaker == "adult":
+            return self.reply_adult
+        return self.reply_child
+
+
+# --------------------------------------------------------------------------- token matching
+
+
+@dataclass(frozen=True)
+class _Tok:
+    folded: str
+    accented: str
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    # "harm", "part" (of a `together` group), "other", "negation", "break", "question",
+    # "disclosure", "adult" or "idiom"
+    kind: str
+    category: str | None
+    text: str
+    items: tuple[_Tok | None, ...]  # None = gap
+    words: int  # number of real tokens
+    fuzzy: bool
+    group: int = -1  # index into Triage._groups for kind "part"
+
+
+@dataclass(frozen=True)
+class _Hit:
+    phrase: _Phrase
+    start: int
+    end: int  # exclusive
+
+
+def _pair(norm: Normalised) -> list[_Tok]:
+    return [_Tok(f, a) for f, a in zip(norm.folded.split(), norm.accented.split(), strict=True)]
+
+
+def _char_marks(ch: str) -> frozenset[str]:
+    if ch in "đĐ":
+        return frozenset({"stroke"})
+    return frozenset(unicodedata.normalize("NFD", ch)[1:])
+
+
+@lru_cache(maxsize=100_000)
+def _marks_agree(typed: str, phrase: str) -> bool:
+    """Every diacritic the user typed is one the phrase has (missing marks are fine)."""
+    if typed == phrase:
+        return True
+    if len(typed) != len(phrase):
+        return False
+    return all(_char_marks(t) <= _char_marks(p) for t, p in zip(typed, phrase, strict=True))
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance of exactly one (substitution, insertion, deletion, swap)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        return (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and a[diffs[0]] == b[diffs[1]]
+            and a[diffs[1]] == b[diffs[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1 :]
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+@lru_cache(maxsize=50_000)
+def _telex(word: str) -> str | None:
+    """Decode raw Telex typing left by a switched-off keyboard ("chets" -> "chet")."""
+    if not word.isascii() or not word.isalpha() or _SYLLABLE.match(word):
+        return None
+    first_vowel = next((i for i, ch in enumerate(word) if ch in "aeiouy"), None)
+    if first_vowel is None:
+        return None
+    head, tail = word[:first_vowel], word[first_vowel:]
+    tail = re.sub(r"[sfrxj]", "", tail)
+    tail = tail.replace("uw", "u").replace("ow", "o").replace("aw", "a").replace("w", "u")
+    tail = tail.replace("aa", "a").replace("ee", "e").replace("oo", "o")
+    head = "d" if head == "dd" else head
+    decoded = head + tail
+    return decoded if decoded != word and _SYLLABLE.match(decoded) else None
+
+
+class _Index:
+    """All phrases of the danger file, compiled for one left-to-right pass over a clause."""
+
+    def __init__(self, phrases: list[_Phrase], max_gap: int, common: set[str]) -> None:
+        self.max_gap = max_gap
+        self.common = common
+        self.by_first: dict[str, list[_Phrase]] = {}
+        self.fuzzy_first: dict[str, set[str]] = {}  # delete-variant -> phrase first tokens
+        self.joined: dict[str, list[_Phrase]] = {}
+        for phrase in phrases:
+            first = phrase.items[0]
+            assert first is not None
+            self.by_first.setdefault(first.folded, []).append(phrase)
+            if phrase.fuzzy and phrase.words >= 2 and len(first.folded) >= 4:
+                for variant in _deletes(first.folded) | {first.folded}:
+                    self.fuzzy_first.setdefault(variant, set()).add(first.folded)
+            if None not in phrase.items and phrase.words >= 2:
+                joined = "".join(t.folded for t in phrase.items if t is not None)
+                if len(joined) >= 6:
+                    self.joined.setdefault(joined, []).append(phrase)
+
+    def typo_allowed(self, folded: str) -> bool:
+        return folded not in self.common and not _SYLLABLE.match(folded)
+
+    def token_cost(self, tok: _Tok, want: _Tok, fuzzy: bool) -> int | None:
+        """0 for a match, 1 for a match with one edit, None for no match."""
+        if tok.folded == want.folded:
+            if _marks_agree(tok.accented, want.accented):
+                return 0
+            return 1 if fuzzy and len(want.folded) >= 4 else None
+        if _telex(tok.folded) == want.folded:
+            return 0
+        if (
+            fuzzy
+            and len(want.folded) >= 4
+            and self.typo_allowed(tok.folded)
+            and _within_one_edit(tok.folded, want.folded)
+        ):
+            return 1
+        return None
+
+    def first_candidates(self, folded: str) -> set[str]:
+        keys = {folded}
+        decoded = _telex(folded)
+        if decoded:
+            keys.add(decoded)
+        if len(folded) >= 3 and self.typo_allowed(folded):
+            for variant in _deletes(folded) | {folded}:
+                keys |= self.fuzzy_first.get(variant, set())
+        return keys
+
+    def scan(self, toks: list[_Tok]) -> list[_Hit]:
+        hits: list[_Hit] = []
+        n = len(toks)
+        for i, tok in enumerate(toks):
+            for key in self.first_candidates(tok.folded):
+                for phrase in self.by_first.get(key, ()):
+                    second = phrase.items[1] if len(phrase.items) > 1 else None
+                    if (
+                        not phrase.fuzzy
+                        and second is not None
+                        and (i + 1 >= n or toks[i + 1].folded != second.folded)
+                    ):
+                        continue  # cheap reject: exact phrases need their second word next
+                    end = self._match_from(phrase, toks, i, n)
+                    if end is not None:
+                        hits.append(_Hit(phrase, i, end))
+            for joined in (tok.folded, _telex(tok.folded)):
+                for phrase in self.joined.get(joined or "", ()):
+                    hits.append(_Hit(phrase, i, i + 1))
+        return hits
+
+    def _match_from(self, phrase: _Phrase, toks: list[_Tok], start: int, n: int) -> int | None:
+        budget = 1 if phrase.fuzzy and phrase.words >= 2 else 0
+        may_insert = phrase.fuzzy and phrase.words >= 3
+        items = phrase.items
+
+        def walk(k: int, pos: int, spent: int, gap: int) -> int | None:
+            # k: next phrase item; pos: next message token; gap: free tokens allowed before it.
+            if k == len(items):
+                return pos
+            item = items[k]
+            if item is None:
+                return walk(k + 1, pos, spent, self.max_gap)
+            for skip in range(0, gap + 1):
+                at = pos + skip
+                if at >= n:
+                    break
+                cost = self.token_cost(toks[at], item, phrase.fuzzy)
+                if cost is not None and spent + cost <= budget:
+                    room = may_insert and k + 1 < len(items) and spent + cost < budget
+                    extra = 1 if room else 0
+                    found = walk(k + 1, at + 1, spent + cost, extra)
+                    if found is not None:
+                        return found
+            return None
+
+        first = items[0]
+        assert first is not None
+        cost = self.token_cost(toks[start], first, phrase.fuzzy)
+        if cost is None or cost > budget:
+            return None
+        extra = 1 if (may_insert and cost < budget) else 0
+        return walk(1, start + 1, cost, extra)
+
+
+# --------------------------------------------------------------------------- triage
+
+
+class Triage:
+    """Decides whether a message is an emergency, and which one."""
+
+    def __init__(self, danger: DangerFile, normaliser: Normaliser) -> None:
+        self._danger = danger
+        self._normaliser = normaliser
+        self._teencode: dict[str, list[_Tok]] = {}
+        for key, value in danger.extra_teencode.items():
+            norm = normaliser(value)
+            self._teencode[canonical(key)] = _pair(norm)
+        self._order = {cat_id: i for i, cat_id in enumerate(danger.categories)}
+        self._other_id = next(
+            (cid for cid, c in danger.categories.items() if c.role == "other_child"), None
+        )
+        phrases: list[_Phrase] = []
+        seen: set[tuple[str, str | None, tuple]] = set()
+
+        self._groups: list[tuple[str, int, str]] = []  # (category, member count, text)
+
+        def add(
+            kind: str, category: str | None, texts: list[str], fuzzy: bool, group: int = -1
+        ) -> None:
+            for text in texts:
+                compiled = self._compile(kind, category, text, fuzzy, group)
+                key = (kind, category, compiled.items, group)
+                if compiled.words and key not in seen:
+                    seen.add(key)
+                    phrases.append(compiled)
+
+        for cat_id, cat in danger.categories.items():
+            if cat.role == "harm":
+                add("harm", cat_id, cat.phrases, True)
+                for members in cat.together:
+                    self._groups.append((cat_id, len(members), " + ".join(members)))
+                    for member in members:
+                        add("part", cat_id, [member], True, len(self._groups) - 1)
+            else:
+                add("other", cat_id, cat.phrases, False)
+        add("negation", None, danger.negations, False)
+        add("break", None, danger.clause_breaks, False)
+        add("question", None, danger.question_cues, False)
+        add("disclosure", None, danger.disclosure_cues, False)
+        add("adult", None, danger.adult_cues, False)
+        add("idiom", None, danger.idioms, False)
+        common = {fold(canonical(w)) for w in danger.common_words}
+        danger_kinds = {"harm", "part"}
+        self._danger_index = _Index(
+            [p for p in phrases if p.kind in danger_kinds], danger.max_gap, common
+        )
+        self._cue_index = _Index(
+            [p for p in phrases if p.kind not in danger_kinds], danger.max_gap, common
+        )
+
+    def _compile(
+        self, kind: str, category: str | None, text: str, fuzzy: bool, group: int = -1
+    ) -> _Phrase:
+        items: list[_Tok | None] = []
+        for n, part in enumerate(text.split(_GAP)):
+            if n:
+                items.append(None)
+            items.extend(self._expand(_pair(self._normaliser(part))))
+        words = sum(1 for item in items if item is not None)
+        return _Phrase(kind, category, text, tuple(items), words, fuzzy, group)
+
+    def _clauses(self, message: Normalised) -> list[list[_Tok]]:
+        parts = [p for p in _CLAUSE_SPLIT.split(message.raw) if p.strip()]
+        forms = [message] if len(parts) <= 1 else [self._normaliser(p) for p in parts]
+        return [self._expand(_pair(m)) for m in forms]
+
+    def _expand(self, toks: list[_Tok]) -> list[_Tok]:
+        if not self._teencode:
+            return toks
+        out: list[_Tok] = []
+        for tok in toks:
+            out.extend(self._teencode.get(tok.accented, (tok,)))
+        return out
+
+    def assess(self, message: Normalised) -> UrgentMatch | None:
+        """The emergency this message discloses, or None. Runs before any matching."""
+        danger = self._danger
+        harms: list[_Hit] = []
+        kinds: set[str] = set()
+        parts: dict[int, set[str]] = {}
+        clauses = self._clauses(message)
+        found = [self._danger_index.scan(toks) for toks in clauses]
+        if not any(found):
+            return None  # the common case: nothing dangerous, skip the cue scan
+        for toks, danger_hits in zip(clauses, found, strict=True):
+            hits = danger_hits + self._cue_index.scan(toks)
+            idioms = [h for h in hits if h.phrase.kind == "idiom"]
+            negs = [h for h in hits if h.phrase.kind == "negation"]
+            breaks = [h for h in hits if h.phrase.kind == "break"]
+            for hit in hits:
+                kind = hit.phrase.kind
+                if kind in _MASKABLE and any(
+                    i.start <= hit.start and hit.end <= i.end for i in idioms
+                ):
+                    continue
+                if kind in ("harm", "part"):
+                    category = danger.categories[hit.phrase.category or ""]
+                    if category.negatable and self._negated(hit, negs, breaks):
+                        continue
+                    if kind == "harm":
+                        harms.append(hit)
+                    else:
+                        parts.setdefault(hit.phrase.group, set()).add(hit.phrase.text)
+                elif kind != "idiom":
+                    kinds.add(kind)
+        for group, found in parts.items():
+            cat_id, size, text = self._groups[group]
+            if len(found) == size:
+                harms.append(_Hit(_Phrase("harm", cat_id, text, (), size, True), 0, 0))
+        if not harms:
+            return None
+        real_person = bool(kinds & {"disclosure", "adult", "other"})
+        if "question" in kinds and not real_person:
+            harms = [h for h in harms if not self._category(h).questions_suppress]
+            if not harms:
+                return None
+        best = min(harms, key=lambda h: (self._order[h.phrase.category or ""], h.start))
+        cat_id = best.phrase.category or ""
+        harm = danger.categories[cat_id]
+        speaker: Speaker = "adult" if "adult" in kinds else "child"
+        if self._other_id and "other" in kinds and speaker == "child":
+            other = danger.categories[self._other_id]
+            return UrgentMatch(
+                category=self._other_id,
+                name=f"{other.name}: {harm.name}",
+                speaker=speaker,
+                reply_child=other.reply_child,
+                reply_adult=other.reply_adult,
+                entry_id=other.entry_id or harm.entry_id,
+                phrase=best.phrase.text,
+            )
+        return UrgentMatch(
+            category=cat_id,
+            name=harm.name,
+            speaker=speaker,
+            reply_child=harm.reply_child,
+            reply_adult=harm.reply_adult,
+            entry_id=harm.entry_id,
+            phrase=best.phrase.text,
+        )
+
+    def _category(self, hit: _Hit) -> Category:
+        return self._danger.categories[hit.phrase.category or ""]
+
+    def _negated(self, hit: _Hit, negs: list[_Hit], breaks: list[_Hit]) -> bool:
+        window = self._danger.negation_window
+        for neg in negs:
+            if any(b.start <= neg.start and neg.end <= b.end for b in breaks):
+                continue  # "không thì", "nếu không": not a negation
+            if (
+                neg.end <= hit.start
+                and hit.start - neg.end <= window
+                and not any(neg.end <= b.start and b.end <= hit.start for b in breaks)
+            ):
+                return True
+        return False

@@ -1,0 +1,174 @@
+"""Triage: every emergency is caught first; questions, idioms and negations are not alarms."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.triage_eval import build_triage, load_sets, triage_figures  # noqa: E402
+from bot.triage import DangerFile, Triage, UrgentMatch  # noqa: E402
+
+TRIAGE, NORMALISER, DANGER = build_triage()
+URGENT, TRICKY = load_sets()
+
+
+def assess(text: str) -> UrgentMatch | None:
+    return TRIAGE.assess(NORMALISER(text))
+
+
+def test_sets_are_big_enough_and_cover_every_category() -> None:
+    assert len(URGENT) >= 80
+    assert len(TRICKY) >= 80
+    assert {item["category"] for item in URGENT} == set(DANGER.categories)
+
+
+@pytest.mark.parametrize("item", URGENT, ids=[item["text"] for item in URGENT])
+def test_every_urgent_message_is_caught(item: dict) -> None:
+    assert assess(item["text"]) is not None
+
+
+def test_false_alarms_on_tricky_set_at_most_5_percent() -> None:
+    alarms = [text for text in TRICKY if assess(text) is not None]
+    assert len(alarms) / len(TRICKY) <= 0.05, alarms
+
+
+def test_figures_report_full_recall() -> None:
+    figures = triage_figures()
+    assert figures["recall"] == 1.0 and figures["misses"] == []
+
+
+@pytest.mark.parametrize(("text", "expected"), DANGER.examples())
+def test_danger_file_examples(text: str, expected: str | None) -> None:
+    match = assess(text)
+    assert (match.category if match else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("chú hàng xóm sờ vào chỗ kín của em", "sexual_abuse"),
+        ("e mun chet", "self_harm"),
+        ("bố em say rượu đánh em chảy máu", "physical_violence"),
+    ],
+)
+def test_issue_examples(text: str, category: str) -> None:
+    match = assess(text)
+    assert match is not None and match.category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "xâm hại tình dục trẻ em bị phạt mấy năm tù",
+        "cách phòng tránh đuối nước",
+        "dạy con phòng chống xâm hại",
+        "phim này hay chết đi được",
+        "em không bị ai đánh cả",
+    ],
+)
+def test_issue_non_urgent(text: str) -> None:
+    assert assess(text) is None
+
+
+def test_negation_cancels_only_nearby_and_not_across_but() -> None:
+    assert assess("bố mẹ chưa bao giờ đánh em") is None
+    assert assess("em không sao nhưng bố đánh em") is not None
+    assert assess("em không biết phải làm gì nữa, hôm nào bố cũng đánh em") is not None
+
+
+def test_otherwise_is_not_a_negation() -> None:
+    assert assess("nó đòi tiền không thì phát tán clip của em") is not None
+
+
+def test_self_harm_ignores_questions_and_negation_but_not_idioms() -> None:
+    assert assess("em không muốn sống nữa") is not None
+    assert assess("làm sao để tự tử không đau") is not None
+    assert assess("em muốn chết đi được, không ai thương em") is not None
+    assert assess("mệt muốn chết") is None
+
+
+def test_question_with_disclosure_is_urgent() -> None:
+    assert assess("em bị xâm hại, phải làm sao") is not None
+    assert assess("cho em hỏi cách phòng tránh bị xâm hại") is None
+
+
+def test_typed_accents_keep_words_apart() -> None:
+    assert assess("từ từ đã nào") is None  # "từ từ" is not "tự tử"
+    assert assess("em muốn tự tử") is not None
+    assert assess("em muon tu tu") is not None
+
+
+def test_small_typos_and_telex_leftovers() -> None:
+    assert assess("em muon chettt") is not None
+    assert assess("em muon cht") is not None
+    assert assess("bố ddanhs em") is not None
+    assert assess("em muốn chat với bạn") is None  # a real word is never a typo
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ("con tôi bị bắt cóc", "adult"),
+        ("học sinh lớp tôi bị bố đánh bầm tím", "adult"),
+        ("con bị bố đánh", "child"),
+        ("em bị xâm hại", "child"),
+    ],
+)
+def test_speaker(text: str, speaker: str) -> None:
+    match = assess(text)
+    assert match is not None and match.speaker == speaker
+
+
+def test_reply_for_audience() -> None:
+    child = assess("em bị bố đánh")
+    adult = assess("con tôi bị bố đánh")
+    assert child is not None and adult is not None
+    assert child.reply_for(None) == child.reply_child
+    assert child.reply_for("child") == child.reply_child
+    assert child.reply_for("parent") == child.reply_adult
+    assert child.reply_for("teacher") == child.reply_adult
+    assert adult.reply_for(None) == adult.reply_adult
+
+
+def test_another_child_gets_the_witness_reply() -> None:
+    match = assess("bạn em bị bố đánh chảy máu")
+    assert match is not None and match.category == "other_child"
+    assert "Bạn ấy không có lỗi" in match.reply_child
+    assert "Bạo lực" in match.name  # staff still see what kind of harm
+
+
+def test_replies_say_not_your_fault_and_only_known_numbers() -> None:
+    import re
+
+    for cat in DANGER.categories.values():
+        assert "111" in cat.reply_child and "111" in cat.reply_adult
+        assert "không có lỗi" in cat.reply_child
+        numbers = set(re.findall(r"\d{3,}", cat.reply_child + cat.reply_adult))
+        assert numbers <= {"111", "113", "114", "115"}, numbers
+
+
+def test_long_message_still_assessed() -> None:
+    text = "hôm nay em đi học vui lắm " * 700 + "bố em say rượu đánh em chảy máu"
+    assert assess(text[-20_000:]) is not None
+
+
+def test_schema_rejects_unknown_fields() -> None:
+    raw = yaml.safe_load((Path(__file__).parent.parent / "knowledge" / "danger.yaml").read_text())
+    raw["categories"]["self_harm"]["reply"] = "x"
+    with pytest.raises(ValidationError):
+        DangerFile.model_validate(raw)
+
+
+def test_staff_can_add_a_phrase() -> None:
+    raw = yaml.safe_load((Path(__file__).parent.parent / "knowledge" / "danger.yaml").read_text())
+    assert assess("em bị cho uống rượu say") is None
+    raw["categories"]["physical_violence"]["phrases"].append("cho uống rượu")
+    triage = Triage(DangerFile.model_validate(raw), NORMALISER)
+    match = triage.assess(NORMALISER("em bị cho uong ruou say"))
+    assert match is not None and match.category == "physical_violence"
