@@ -39,6 +39,8 @@ _SYLLABLE = re.compile(
     r"[aeiouy]{1,3}(ch|ng|nh|c|m|n|p|t)?$"
 )
 
+_DOUBLED = re.compile(r"([aeiouy])\1")
+
 
 # --------------------------------------------------------------------------- schema
 
@@ -249,8 +251,11 @@ def _deletes(word: str) -> set[str]:
 
 @lru_cache(maxsize=50_000)
 def _telex(word: str) -> str | None:
-    """Decode raw Telex typing left by a switched-off keyboard ("chets" -> "chet")."""
-    if not word.isascii() or not word.isalpha() or _SYLLABLE.match(word):
+    """Decode raw Telex typing left by a switched-off keyboard ("chets" -> "chet", "xaam" ->
+    "xam"), and squeeze a doubled vowel ("haii" -> "hai"). None when nothing changes."""
+    if not word.isascii() or not word.isalpha():
+        return None
+    if _SYLLABLE.match(word) and not _DOUBLED.search(word):
         return None
     first_vowel = next((i for i, ch in enumerate(word) if ch in "aeiouy"), None)
     if first_vowel is None:
@@ -258,7 +263,7 @@ def _telex(word: str) -> str | None:
     head, tail = word[:first_vowel], word[first_vowel:]
     tail = re.sub(r"[sfrxj]", "", tail)
     tail = tail.replace("uw", "u").replace("ow", "o").replace("aw", "a").replace("w", "u")
-    tail = tail.replace("aa", "a").replace("ee", "e").replace("oo", "o")
+    tail = _DOUBLED.sub(r"\1", tail)
     head = "d" if head == "dd" else head
     decoded = head + tail
     return decoded if decoded != word and _SYLLABLE.match(decoded) else None
