@@ -115,6 +115,13 @@ def cmd_kb_test(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_kb_coverage(args: argparse.Namespace) -> int:
+    from bot.coverage import coverage_table
+
+    print(coverage_table(_knowledge(_settings(args), args.path)))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.telegram_app import run
 
@@ -167,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     test = kb_sub.add_parser("test", help="route every question and danger example")
     test.add_argument("path", nargs="?")
     test.set_defaults(func=cmd_kb_test)
+    coverage = kb_sub.add_parser("coverage", help="print the topic x audience coverage table")
+    coverage.add_argument("path", nargs="?")
+    coverage.set_defaults(func=cmd_kb_coverage)
 
     log = sub.add_parser("log", help="interaction log maintenance")
     log_sub = log.add_subparsers(dest="log_command", required=True)

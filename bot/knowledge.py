@@ -24,7 +24,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    TypeAdapter,
     ValidationError,
     field_validator,
 )
@@ -181,7 +180,6 @@ class KnowledgeBase:
 
 
 M = TypeVar("M", bound=BaseModel)
-_ENTRY_LIST = TypeAdapter(list[Entry])
 
 
 def _entry_label(data: Any) -> Any:
@@ -195,23 +193,28 @@ def _entry_label(data: Any) -> Any:
     return label
 
 
-def _load_model(path: Path, model: type[M], issues: list[str]) -> M | None:
+def _load_model(
+    path: Path, model: type[M], issues: list[str]
+) -> tuple[LocatedYaml | None, M | None]:
     if not path.is_file():
         issues.append(f"{path}:1: (file): file is missing")
-        return None
+        return None, None
     try:
         doc = load_located(path)
     except YamlSyntaxError as exc:
         issues.append(exc.issue)
-        return None
+        return None, None
     try:
-        return model.model_validate(doc.data if doc.data is not None else {})
+        return doc, model.model_validate(doc.data if doc.data is not None else {})
     except ValidationError as exc:
         issues.extend(format_validation_error(doc, exc))
-        return None
+        return doc, None
 
 
-def _load_entries(path: Path, issues: list[str]) -> tuple[LocatedYaml | None, list[Entry]]:
+def _load_entries(
+    path: Path, issues: list[str]
+) -> tuple[LocatedYaml | None, list[tuple[int, Entry]]]:
+    """Validate entry by entry, so one bad entry does not hide the others' problems."""
     try:
         doc = load_located(path)
     except YamlSyntaxError as exc:
@@ -222,11 +225,14 @@ def _load_entries(path: Path, issues: list[str]) -> tuple[LocatedYaml | None, li
     if not isinstance(doc.data, list):
         issues.append(f"{path}:1: (file): an entries file must be a list of entries (- id: ...)")
         return doc, []
-    try:
-        return doc, _ENTRY_LIST.validate_python(doc.data)
-    except ValidationError as exc:
-        issues.extend(format_validation_error(doc, exc, label=_entry_label(doc.data)))
-        return doc, []
+    entries: list[tuple[int, Entry]] = []
+    for index, item in enumerate(doc.data):
+        try:
+            entries.append((index, Entry.model_validate(item)))
+        except ValidationError as exc:
+            label = _entry_label(doc.data)
+            issues.extend(format_validation_error(doc, exc, offset=(index,), label=label))
+    return doc, entries
 
 
 def entry_files(root: Path) -> list[Path]:
@@ -246,7 +252,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         issues.append(f"{root / 'entries'}:1: (folder): no entries/*.yaml files")
     for path in files:
         doc, loaded = _load_entries(path, issues)
-        for index, entry in enumerate(loaded):
+        for index, entry in loaded:
             if entry.id in entries:
                 first_doc, first_index = where[entry.id]
                 issues.append(
@@ -264,22 +270,26 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                 issues.append(
                     f"{doc.path}:{line}: {entry_id}: related: no entry with id '{target}'"
                 )
-    lexicon = _load_model(root / "lexicon.yaml", Lexicon, issues)
-    hotlines = _load_model(root / "hotlines.yaml", HotlinesFile, issues)
-    ui = _load_model(root / "ui.yaml", UiTexts, issues)
-    danger = _load_model(root / "danger.yaml", DangerFile, issues)
-    if ui is not None and entries:
+    _, lexicon = _load_model(root / "lexicon.yaml", Lexicon, issues)
+    _, hotlines = _load_model(root / "hotlines.yaml", HotlinesFile, issues)
+    ui_doc, ui = _load_model(root / "ui.yaml", UiTexts, issues)
+    danger_doc, danger = _load_model(root / "danger.yaml", DangerFile, issues)
+    if ui is not None and ui_doc is not None and entries:
         tags = {tag for entry in entries.values() for tag in entry.tags}
-        for topic in ui.topics:
+        for index, topic in enumerate(ui.topics):
             if topic.tag not in tags:
                 issues.append(
-                    f"{root / 'ui.yaml'}:1: topics: tag '{topic.tag}' is on no entry, "
-                    "so its menu would be empty"
+                    f"{ui_doc.path}:{ui_doc.line(('topics', index, 'tag'))}: topics.{index}.tag: "
+                    f"tag '{topic.tag}' is on no entry, so its menu would be empty"
                 )
-    if danger is not None:
-        for entry_id in _danger_entry_ids(danger):
+    if danger is not None and danger_doc is not None:
+        for loc, entry_id in _danger_entry_ids(danger):
             if entry_id not in entries:
-                issues.append(f"{root / 'danger.yaml'}:1: entry_id: no entry with id '{entry_id}'")
+                field = ".".join(str(part) for part in loc)
+                issues.append(
+                    f"{danger_doc.path}:{danger_doc.line(loc)}: {field}: "
+                    f"no entry with id '{entry_id}'"
+                )
     if issues or lexicon is None or hotlines is None or ui is None or danger is None:
         raise KnowledgeError(issues)
     return KnowledgeBase(
@@ -295,8 +305,8 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
 _SIDE_FILES = ("lexicon.yaml", "hotlines.yaml", "ui.yaml", "danger.yaml")
 
 
-def _danger_entry_ids(danger: DangerFile) -> Iterable[str]:
-    for category in getattr(danger, "categories", []):
+def _danger_entry_ids(danger: DangerFile) -> Iterable[tuple[Loc, str]]:
+    for index, category in enumerate(getattr(danger, "categories", [])):
         entry_id = getattr(category, "entry_id", None)
         if entry_id:
-            yield entry_id
+            yield ("categories", index, "entry_id"), entry_id
