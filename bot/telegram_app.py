@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import re
 import sys
 import time
@@ -129,6 +130,12 @@ def install_token_filter(token: str | None = None) -> None:
         _known_tokens.add(token)
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # PTB logs whole updates (names, ids, texts) and aiosqlite the rows it writes at DEBUG:
+    # never below INFO, whatever the configured level.
+    for name in ("telegram", "aiosqlite"):
+        chatty = logging.getLogger(name)
+        if chatty.level < logging.INFO:
+            chatty.setLevel(logging.INFO)
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, TokenFilter) for f in handler.filters):
             handler.addFilter(TokenFilter())
@@ -764,6 +771,9 @@ def build_application(
     """The configured `Application`: handlers, limiter, per-chat ordering, lifecycle hooks."""
     settings.require_telegram_secrets()
     assert settings.telegram_token is not None and settings.hash_secret is not None
+    # Opt in to PTB's future timedelta time periods (silences its deprecation warnings);
+    # retry_after_seconds() accepts both forms.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     token = settings.telegram_token.get_secret_value()
     install_token_filter(token)
     if responder is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,6 +15,8 @@ import yaml
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
+# The knowledge base the bot tests run against (overridable to test a staff's working copy).
+KNOWLEDGE = Path(os.environ.get("BOT_TEST_KNOWLEDGE", ROOT / "knowledge"))
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
@@ -58,7 +61,7 @@ class RunningBot:
 def write_config(tmp_path: Path, api: FakeBotAPI, **overrides: Any) -> Path:
     """A config file for a bot that talks to `api`; `overrides` are top-level sections."""
     config: dict[str, Any] = {
-        "knowledge": {"path": str(ROOT / "knowledge")},
+        "knowledge": {"path": str(KNOWLEDGE)},
         "storage": {"database": str(tmp_path / "log.sqlite3")},
         "telegram": {
             "base_url": api.base_url,
@@ -94,8 +97,19 @@ async def fake_api() -> AsyncIterator[FakeBotAPI]:
 StartBot = Callable[..., Awaitable[RunningBot]]
 
 
+@pytest.fixture(scope="session")
+def shared_responder() -> Any:
+    """One Responder for every bot that uses the default knowledge (building one takes ~1 s)."""
+    from bot.core import Responder
+    from bot.knowledge import load_knowledge
+
+    return Responder(load_knowledge(KNOWLEDGE))
+
+
 @pytest.fixture
-async def start_bot(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[StartBot]:
+async def start_bot(
+    fake_api: FakeBotAPI, tmp_path: Path, shared_responder: Any
+) -> AsyncIterator[StartBot]:
     """Start the real Application, long polling the fake server; stopped at teardown."""
     from bot.config import load_settings
     from bot.telegram_app import ALLOWED_UPDATES, build_application, on_shutdown, on_startup
@@ -105,7 +119,9 @@ async def start_bot(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[Start
     async def start(**overrides: Any) -> RunningBot:
         config_path = write_config(tmp_path, fake_api, **overrides)
         settings = load_settings(config_path, env=bot_env(fake_api))
-        app = build_application(settings)
+        own_kb = "knowledge" in overrides or "matching" in overrides
+        responder = None if own_kb else shared_responder
+        app = build_application(settings, responder=responder)
         await app.initialize()
         await on_startup(app)
         await app.start()

@@ -197,24 +197,24 @@ class FakeBotAPI:
         msg.pop("entities", None)
         return self._push({"edited_message": msg})
 
-    def sticker(self, chat_id: int) -> dict[str, Any]:
+    def sticker(self, chat_id: int, **kwargs: Any) -> dict[str, Any]:
         sticker = {
             "file_id": "CAACAgIAAxk", "file_unique_id": "AgAD", "type": "regular",
             "width": 512, "height": 512, "is_animated": False, "is_video": False,
         }
-        return self.message(chat_id, extra={"sticker": sticker})
+        return self.message(chat_id, extra={"sticker": sticker}, **kwargs)
 
-    def photo(self, chat_id: int) -> dict[str, Any]:
+    def photo(self, chat_id: int, **kwargs: Any) -> dict[str, Any]:
         size = {"file_id": "AgACAgIAAxk", "file_unique_id": "AQAD", "width": 90, "height": 90}
-        return self.message(chat_id, extra={"photo": [size]})
+        return self.message(chat_id, extra={"photo": [size]}, **kwargs)
 
-    def voice(self, chat_id: int) -> dict[str, Any]:
+    def voice(self, chat_id: int, **kwargs: Any) -> dict[str, Any]:
         voice = {"file_id": "AwACAgIAAxk", "file_unique_id": "AgADv", "duration": 3}
-        return self.message(chat_id, extra={"voice": voice})
+        return self.message(chat_id, extra={"voice": voice}, **kwargs)
 
-    def document(self, chat_id: int) -> dict[str, Any]:
+    def document(self, chat_id: int, **kwargs: Any) -> dict[str, Any]:
         doc = {"file_id": "BQACAgIAAxk", "file_unique_id": "AgADd", "file_name": "a.pdf"}
-        return self.message(chat_id, extra={"document": doc})
+        return self.message(chat_id, extra={"document": doc}, **kwargs)
 
     def press(
         self, sent: Sent, data: str, *, user_id: int | None = None, chat_type: str = "private"
@@ -287,6 +287,7 @@ class FakeBotAPI:
             )
         params = await self._params(request)
         self.calls.append(Call(method, params))
+        await self._notify(self._changed)
 
         if self._drop.get(method, 0) > 0:
             self._drop[method] -= 1

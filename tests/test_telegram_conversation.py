@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import ADMIN_ID, ALERT_CHAT_ID, ROOT, RunningBot
+from conftest import ADMIN_ID, ALERT_CHAT_ID, KNOWLEDGE, RunningBot
 from fakebotapi import BOT_USERNAME, Sent
 
 from bot.core import Responder
@@ -16,7 +16,7 @@ CHAT = 1001
 
 
 def _responder() -> Responder:
-    return Responder(load_knowledge(ROOT / "knowledge"))
+    return Responder(load_knowledge(KNOWLEDGE))
 
 
 def _answered_question(responder: Responder, *, with_related: bool = False) -> tuple[str, str]:
@@ -266,11 +266,11 @@ async def test_in_groups_only_commands_and_mentions_are_answered(bot: RunningBot
     api.message(group, f"/111@{BOT_USERNAME}", user_id=11, chat_type="group")
     api.message(group, "/111@some_other_bot", user_id=11, chat_type="group")
     api.message(group, f"@{BOT_USERNAME} {question}", user_id=12, chat_type="group")
-    api.sticker(group)
+    api.sticker(group, user_id=11, chat_type="group")
     sent = await api.wait_sent(group, 2)
     await api.settle()
     sent = api.sent_to(group)
-    assert len(sent) == 2
+    assert len(sent) == 2, [s.text[:50] for s in sent]
     assert "111" in sent[0].text
     answer = responder.kb.entries[entry_id].answer_for(None)
     assert sent[1].text.startswith(answer[:30].replace("&", "&amp;"))
@@ -314,7 +314,7 @@ async def test_urgent_message_goes_first_alone_and_alerts_staff(start_bot) -> No
 
 async def test_reload_swaps_knowledge_and_keeps_old_one_on_error(start_bot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     copy = tmp_path / "knowledge"
-    shutil.copytree(ROOT / "knowledge", copy)
+    shutil.copytree(KNOWLEDGE, copy)
     bot: RunningBot = await start_bot(knowledge={"path": str(copy)})
     api, ui = bot.api, bot.ui
     question, entry_id = _answered_question(bot.state.responder)

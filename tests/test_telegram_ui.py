@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from pathlib import Path
 
 import pytest
+from conftest import KNOWLEDGE
 
 from bot import telegram_ui as tui
 from bot.core import Reply, Responder, Suggestion
 from bot.knowledge import load_knowledge
 from bot.telegram_app import alert_text, mask_tokens
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="module")
 def responder() -> Responder:
-    return Responder(load_knowledge(ROOT / "knowledge"))
+    return Responder(load_knowledge(KNOWLEDGE))
 
 
 def test_markup_characters_are_escaped_not_interpreted() -> None:
