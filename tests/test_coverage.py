@@ -1,0 +1,22 @@
+"""The coverage table staff read in knowledge/README.md is current and has no empty cell."""
+
+from pathlib import Path
+
+from bot.coverage import BEGIN, END, coverage_cells, coverage_table
+from bot.knowledge import AUDIENCES, load_knowledge
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+def test_readme_table_matches_the_knowledge_base():
+    kb = load_knowledge(KNOWLEDGE)
+    readme = (KNOWLEDGE / "README.md").read_text(encoding="utf-8")
+    shown = readme[readme.index(BEGIN) : readme.index(END) + len(END)]
+    assert shown == coverage_table(kb), "run `python -m bot kb coverage` and paste it in README.md"
+
+
+def test_every_topic_has_entries_for_every_audience():
+    cells = coverage_cells(load_knowledge(KNOWLEDGE))
+    empty = [cell for cell, ids in cells.items() if not ids]
+    assert empty == []
+    assert {audience for _, audience in cells} == set(AUDIENCES)
