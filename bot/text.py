@@ -21,8 +21,25 @@ _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _MARKED_VOWELS = set("âăêôơư")
 _VOWELS = set("aăâeêioôơuưy")
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
-_REPEAT_RE = re.compile(r"(\w)\1{2,}", re.UNICODE)
+# Stretched letters: any letter (never a digit: "111" must survive) repeated 3+ times, or a vowel
+# that Vietnamese never doubles (all but o/e: "xoong", "shopee") repeated twice ("cứuu", "ơii").
+_NEVER_DOUBLED = "".join(
+    unicodedata.normalize("NFC", base + tone)
+    for base in "aăâêiôơuưy"
+    for tone in ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
+)
+_REPEAT_RE = re.compile(rf"([^\W\d_])\1{{2,}}|([{_NEVER_DOUBLED}])\2", re.UNICODE)
 _MAX_CHARS = 20_000
+
+
+class ContextRule(BaseModel):
+    """Pick an expansion of an ambiguous token from its neighbours (compared without diacritics)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expansion: str
+    after: list[str] = Field(default_factory=list, description="Previous word is one of these.")
+    before: list[str] = Field(default_factory=list, description="Next word is one of these.")
 
 
 class Lexicon(BaseModel):
@@ -37,6 +54,11 @@ class Lexicon(BaseModel):
     ambiguous: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Token -> several expansions; all of them are kept for matching.",
+    )
+    context: dict[str, list[ContextRule]] = Field(
+        default_factory=dict,
+        description="Token -> rules tried in order; the first whose neighbour matches wins, "
+        "otherwise the token's `abbreviations`/`ambiguous` expansion (or the token) is used.",
     )
     synonyms: list[list[str]] = Field(
         default_factory=list,
@@ -105,10 +127,14 @@ def _place_tone(word: str) -> str:
     return "".join(letters)
 
 
+def _squeeze(match: re.Match[str]) -> str:
+    return match.group(0)[0]
+
+
 def canonical(text: str) -> str:
     """NFC, lower case, one tone placement, stretched letters squeezed, only words kept."""
     text = unicodedata.normalize("NFC", text[:_MAX_CHARS]).lower()
-    text = _REPEAT_RE.sub(r"\1", text)
+    text = _REPEAT_RE.sub(_squeeze, text)
     return " ".join(_place_tone(word) for word in _WORD_RE.findall(text.replace("_", " ")))
 
 
@@ -122,10 +148,35 @@ class Normaliser:
         for key, values in lexicon.ambiguous.items():
             self._expansions[canonical(key)] = " ".join(canonical(v) for v in values)
         self._particles = {canonical(p) for p in lexicon.particles}
+        self._context: dict[str, list[tuple[str, frozenset[str], frozenset[str]]]] = {
+            canonical(key): [
+                (
+                    canonical(rule.expansion),
+                    frozenset(fold(canonical(w)) for w in rule.after),
+                    frozenset(fold(canonical(w)) for w in rule.before),
+                )
+                for rule in rules
+            ]
+            for key, rules in lexicon.context.items()
+        }
+        self.synonyms: list[list[str]] = [
+            [canonical(phrase) for phrase in group] for group in lexicon.synonyms
+        ]
+
+    def _expand_word(self, words: list[str], i: int) -> str:
+        word = words[i]
+        rules = self._context.get(word)
+        if rules:
+            prev = fold(words[i - 1]) if i > 0 else ""
+            nxt = fold(words[i + 1]) if i + 1 < len(words) else ""
+            for expansion, after, before in rules:
+                if prev in after or nxt in before:
+                    return expansion
+        return self._expansions.get(word, word)
 
     def expand(self, words: list[str]) -> list[str]:
         """Replace teencode and abbreviations word by word; drop trailing particles."""
-        out = [self._expansions.get(word, word) for word in words]
+        out = [self._expand_word(words, i) for i in range(len(words))]
         while len(out) > 1 and out[-1] in self._particles:
             out.pop()
         return out

@@ -1,0 +1,266 @@
+"""Matching quality on the held-out set (tests/data/eval.yaml), beside the naive baseline.
+
+Prints figures; it is not a test. Run: `.venv/bin/python bench/quality.py [--sweep]`.
+
+Measured through the real path, `bot.core.Responder.respond`, so the figures are what a user
+gets: top-1 = `Reply.entry_id` is the expected entry; top-3 = the expected entry is the answer
+or one of the "did you mean" suggestions; rejection = an out-of-scope message gets no entry.
+The baseline is rapidfuzz WRatio over every question's raw text; its rejection threshold is the
+one that does best on this very set (generous to the baseline).
+`--sweep` prints top-1 / rejection / confident-wrong for a grid of thresholds (how the defaults
+were picked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from rapidfuzz import fuzz, process
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge  # noqa: E402
+from bot.matcher import Matcher, Thresholds, band  # noqa: E402
+from bot.text import Lexicon, Normaliser  # noqa: E402
+
+EVAL = ROOT / "tests" / "data" / "eval.yaml"
+TARGET_TOP1 = 0.90
+TARGET_REJECTION = 0.90
+
+
+@dataclass(frozen=True)
+class Case:
+    text: str
+    expect: tuple[str, ...] | None  # acceptable entries (near-duplicates), None: out of scope
+    kind: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    answered: str | None  # entry answered with confidence
+    offered: tuple[str, ...]  # answered entry + did-you-mean suggestions
+
+
+@dataclass
+class LenientKB:
+    """Entries read without validation: lets the figures print while the knowledge base is
+    being written and does not validate yet (then measured on the matcher, without triage)."""
+
+    entries: dict
+    lexicon: Lexicon
+
+    @property
+    def question_count(self) -> int:
+        return sum(len(e.questions) for e in self.entries.values())
+
+
+def lenient_kb(root: Path) -> LenientKB:
+    from types import SimpleNamespace
+
+    entries = {}
+    for path in sorted((root / "entries").glob("*.yaml")):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            entries[item["id"]] = SimpleNamespace(
+                id=item["id"],
+                title=str(item["title"]),
+                questions=[str(q) for q in item["questions"]],
+                keywords=[str(k) for k in item.get("keywords") or []],
+            )
+    lexicon = Lexicon(**yaml.safe_load((root / "lexicon.yaml").read_text(encoding="utf-8")))
+    return LenientKB(entries, lexicon)
+
+
+def load_kb(root: Path) -> KnowledgeBase | LenientKB:
+    try:
+        return load_knowledge(root)
+    except KnowledgeError as exc:
+        print(
+            f"WARNING: the knowledge base does not validate ({len(exc.issues)} issues, first: "
+            f"{exc.issues[0]}); measuring the matcher on the raw entries, without triage."
+        )
+        return lenient_kb(root)
+
+
+def load_cases(kb: KnowledgeBase | LenientKB) -> list[Case]:
+    cases = []
+    for item in yaml.safe_load(EVAL.read_text(encoding="utf-8")):
+        raw = item["expect"]
+        options = raw if isinstance(raw, list) else [raw]
+        options = [str(o) for o in options if o == "none" or o in kb.entries]
+        if not options:
+            print(f"  (skipped, no entry {raw}): {item['text']}")
+            continue
+        expect = None if options == ["none"] else tuple(options)
+        cases.append(Case(str(item["text"]), expect, str(item.get("kind", "?"))))
+    own = {q.strip().lower() for e in kb.entries.values() for q in e.questions}
+    copies = [c.text for c in cases if c.text.strip().lower() in own]
+    if copies:
+        print(f"  WARNING: {len(copies)} messages are copies of entry questions: {copies[:3]}")
+    return cases
+
+
+def figures(cases: list[Case], outcomes: list[Outcome]) -> dict[str, float]:
+    inscope = [(c, o) for c, o in zip(cases, outcomes, strict=True) if c.expect]
+    oos = [(c, o) for c, o in zip(cases, outcomes, strict=True) if not c.expect]
+    top1 = sum(o.answered in c.expect for c, o in inscope) / max(len(inscope), 1)
+    top3 = sum(any(e in o.offered for e in c.expect) for c, o in inscope) / max(len(inscope), 1)
+    rejection = sum(o.answered is None for _, o in oos) / max(len(oos), 1)
+    wrong = sum(o.answered is not None and o.answered not in c.expect for c, o in inscope)
+    wrong += sum(o.answered is not None for _, o in oos)
+    return {"top1": top1, "top3": top3, "rejection": rejection, "confident_wrong": wrong}
+
+
+def through_responder(
+    kb: KnowledgeBase, cases: list[Case], thresholds: Thresholds
+) -> list[Outcome]:
+    from bot.core import Responder
+
+    responder = Responder(kb, thresholds)
+    out = []
+    for case in cases:
+        reply = responder.respond(case.text)
+        offered = ((reply.entry_id,) if reply.entry_id else ()) + tuple(
+            s.entry_id for s in reply.suggestions
+        )
+        out.append(Outcome(reply.entry_id, offered))
+    return out
+
+
+def ranked(kb: KnowledgeBase | LenientKB, cases: list[Case]) -> list[list[tuple[str, float]]]:
+    """The matcher's own top 3 for each case (for threshold sweeps without re-running triage)."""
+    normalise = Normaliser(kb.lexicon)
+    matcher = Matcher(kb.entries.values(), normalise)
+    return [[(h.entry_id, h.score) for h in matcher.search(normalise(c.text))] for c in cases]
+
+
+def banded(hits: list[list[tuple[str, float]]], thresholds: Thresholds) -> list[Outcome]:
+    out = []
+    for top in hits:
+        verdict = band(top[0][1], thresholds) if top else "fallback"
+        if verdict == "answer":
+            out.append(Outcome(top[0][0], (top[0][0],)))
+        elif verdict == "did-you-mean":
+            out.append(Outcome(None, tuple(e for e, _ in top[:3])))
+        else:
+            out.append(Outcome(None, ()))
+    return out
+
+
+def baseline(kb: KnowledgeBase | LenientKB, cases: list[Case]) -> tuple[dict[str, float], float]:
+    """Naive: WRatio over all questions' raw text; best threshold on this set."""
+    choices = [(q, e.id) for e in kb.entries.values() for q in e.questions]
+    texts = [q for q, _ in choices]
+    tops = []
+    for case in cases:
+        seen: list[tuple[str, float]] = []
+        for _, score, i in process.extract(case.text, texts, scorer=fuzz.WRatio, limit=30):
+            entry = choices[i][1]
+            if entry not in (e for e, _ in seen):
+                seen.append((entry, score))
+            if len(seen) == 3:
+                break
+        tops.append(seen)
+    best, best_t = None, 0.0
+    for t in range(0, 101, 2):
+        outs = [
+            Outcome(top[0][0] if top and top[0][1] >= t else None, tuple(e for e, _ in top))
+            for top in tops
+        ]
+        f = figures(cases, outs)
+        if best is None or f["top1"] + f["rejection"] > best["top1"] + best["rejection"]:
+            best, best_t = f, float(t)
+    assert best is not None
+    return best, best_t
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:5.1f}%"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sweep", action="store_true", help="print a threshold grid")
+    args = parser.parse_args()
+    kb = load_kb(ROOT / "knowledge")
+    cases = load_cases(kb)
+    n_in = sum(1 for c in cases if c.expect)
+    print(
+        f"held-out set: {len(cases)} messages ({n_in} in scope, {len(cases) - n_in} out of scope); "
+        f"knowledge base: {len(kb.entries)} entries, {kb.question_count} questions"
+    )
+    print("by kind:", dict(Counter(c.kind for c in cases)))
+    thresholds = Thresholds()
+    hits = ranked(kb, cases)
+    validated = isinstance(kb, KnowledgeBase)
+    outcomes = through_responder(kb, cases, thresholds) if validated else banded(hits, thresholds)
+    ours = figures(cases, outcomes)
+    naive, naive_t = baseline(kb, cases)
+    label = "ours (Responder.respond)" if validated else "ours (matcher only)"
+    print(f"\nthresholds: high {thresholds.high}, low {thresholds.low}")
+    print(f"{'':28}{'top-1':>8}{'top-3':>8}{'rejection':>11}{'confident wrong':>17}")
+    print(
+        f"{label:28}{pct(ours['top1']):>8}{pct(ours['top3']):>8}"
+        f"{pct(ours['rejection']):>11}{ours['confident_wrong']:>17.0f}"
+    )
+    print(
+        f"{f'naive WRatio (t={naive_t:.0f})':28}{pct(naive['top1']):>8}{pct(naive['top3']):>8}"
+        f"{pct(naive['rejection']):>11}{naive['confident_wrong']:>17.0f}"
+    )
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    for case, outcome in zip(cases, outcomes, strict=True):
+        ok = outcome.answered in case.expect if case.expect else outcome.answered is None
+        by_kind[case.kind].append(ok)
+    print("\nby kind (top-1, or rejection for out-of-scope):")
+    for kind, oks in sorted(by_kind.items()):
+        print(f"  {kind:16} {pct(sum(oks) / len(oks))}  ({len(oks)})")
+    misses = [
+        (c, o)
+        for c, o in zip(cases, outcomes, strict=True)
+        if (o.answered not in c.expect if c.expect else o.answered is not None)
+    ]
+    index = {c: h for c, h in zip(cases, hits, strict=True)}
+    print(f"\nmisses ({len(misses)}):")
+    for case, outcome in misses:
+        top = ", ".join(f"{e} {s:.0f}" for e, s in index[case][:3])
+        print(
+            f"  [{case.kind}] {case.text!r}: expected {case.expect}, "
+            f"got {outcome.answered}  | {top}"
+        )
+    if args.sweep:
+        print("\nthreshold sweep (matcher only, no triage):")
+        print(f"{'high':>6}{'low':>6}{'top-1':>8}{'top-3':>8}{'reject':>8}{'wrong':>7}")
+        for high in range(40, 85, 5):
+            for low in range(max(high - 25, 20), high + 1, 5):
+                f = figures(cases, banded(hits, Thresholds(high, low)))
+                print(
+                    f"{high:>6}{low:>6}{pct(f['top1']):>8}{pct(f['top3']):>8}"
+                    f"{pct(f['rejection']):>8}{f['confident_wrong']:>7.0f}"
+                )
+    print("\ntargets:")
+    print(
+        f"  top-1 {pct(ours['top1'])} >= {pct(TARGET_TOP1)}: "
+        f"{'OK' if ours['top1'] >= TARGET_TOP1 else 'MISSED'}"
+    )
+    print(
+        f"  out-of-scope rejection {pct(ours['rejection'])} >= {pct(TARGET_REJECTION)}: "
+        f"{'OK' if ours['rejection'] >= TARGET_REJECTION else 'MISSED'}"
+    )
+    try:
+        from triage_eval import triage_figures  # bench/triage_eval.py, another helper's
+    except ImportError:
+        print("\nurgent triage: bench/triage_eval.py not found yet")
+    else:
+        print("\nurgent triage:")
+        for key, value in triage_figures().items():
+            print(f"  {key}: {value}")
+
+
+if __name__ == "__main__":
+    main()
