@@ -40,6 +40,7 @@ class Case:
     text: str
     expect: tuple[str, ...] | None  # acceptable entries (near-duplicates), None: out of scope
     kind: str
+    part: str = "main"  # "fresh": written after the last tuning round, never tuned on
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,12 @@ def load_cases(kb: KnowledgeBase | LenientKB) -> list[Case]:
             print(f"  (skipped, no entry {raw}): {item['text']}")
             continue
         expect = None if options == ["none"] else tuple(options)
-        cases.append(Case(str(item["text"]), expect, str(item.get("kind", "?"))))
+        cases.append(
+            Case(
+                str(item["text"]), expect, str(item.get("kind", "?")),
+                str(item.get("part", "main")),
+            )
+        )
     own = {q.strip().lower() for e in kb.entries.values() for q in e.questions}
     copies = [c.text for c in cases if c.text.strip().lower() in own]
     if copies:
@@ -209,6 +215,15 @@ def main() -> None:
         f"{label:28}{pct(ours['top1']):>8}{pct(ours['top3']):>8}"
         f"{pct(ours['rejection']):>11}{ours['confident_wrong']:>17.0f}"
     )
+    for part in sorted({c.part for c in cases}):
+        idx = [i for i, c in enumerate(cases) if c.part == part]
+        f = figures([cases[i] for i in idx], [outcomes[i] for i in idx])
+        n_part_in = sum(1 for i in idx if cases[i].expect)
+        name = f"  part {part} ({n_part_in}+{len(idx) - n_part_in})"
+        print(
+            f"{name:28}{pct(f['top1']):>8}{pct(f['top3']):>8}"
+            f"{pct(f['rejection']):>11}{f['confident_wrong']:>17.0f}"
+        )
     print(
         f"{f'naive WRatio (t={naive_t:.0f})':28}{pct(naive['top1']):>8}{pct(naive['top3']):>8}"
         f"{pct(naive['rejection']):>11}{naive['confident_wrong']:>17.0f}"
@@ -230,8 +245,8 @@ def main() -> None:
     for case, outcome in misses:
         top = ", ".join(f"{e} {s:.0f}" for e, s in index[case][:3])
         print(
-            f"  [{case.kind}] {case.text!r}: expected {case.expect}, "
-            f"got {outcome.answered}  | {top}"
+            f"  [{case.kind}{'*' if case.part == 'fresh' else ''}] {case.text!r}: "
+            f"expected {case.expect}, got {outcome.answered}  | {top}"
         )
     if args.sweep:
         print("\nthreshold sweep (matcher only, no triage):")

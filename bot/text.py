@@ -21,14 +21,18 @@ _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _MARKED_VOWELS = set("âăêôơư")
 _VOWELS = set("aăâeêioôơuưy")
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
-# Stretched letters: any letter (never a digit: "111" must survive) repeated 3+ times, or a vowel
-# that Vietnamese never doubles (all but o/e: "xoong", "shopee") repeated twice ("cứuu", "ơii").
+# Stretched letters. A run of 3+ equal letters (never digits: "111" must survive) is always a
+# stretch. Two equal vowels are a stretch only in a word typed WITH diacritics ("cứuu", "ơii"):
+# typed without them, "uu" is "ưu" ("cuu" = cứu, "luu y" = lưu ý, "huu" = hưu) and must stay.
+# o/e are never squeezed at two ("xoong", "shopee").
 _NEVER_DOUBLED = "".join(
     unicodedata.normalize("NFC", base + tone)
     for base in "aăâêiôơuưy"
     for tone in ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
 )
-_REPEAT_RE = re.compile(rf"([^\W\d_])\1{{2,}}|([{_NEVER_DOUBLED}])\2", re.UNICODE)
+_RUN3_RE = re.compile(r"([^\W\d_])\1{2,}", re.UNICODE)
+_DOUBLE_RE = re.compile(rf"([{_NEVER_DOUBLED}])\1", re.UNICODE)
+_CONSONANTS = set("bcdđghklmnpqrstvx")
 _MAX_CHARS = 20_000
 
 
@@ -40,6 +44,8 @@ class ContextRule(BaseModel):
     expansion: str
     after: list[str] = Field(default_factory=list, description="Previous word is one of these.")
     before: list[str] = Field(default_factory=list, description="Next word is one of these.")
+    after_number: bool = Field(default=False, description="Previous word is a number.")
+    before_number: bool = Field(default=False, description="Next word is a number.")
 
 
 class Lexicon(BaseModel):
@@ -127,15 +133,39 @@ def _place_tone(word: str) -> str:
     return "".join(letters)
 
 
-def _squeeze(match: re.Match[str]) -> str:
-    return match.group(0)[0]
+def _squeeze_plain(match: re.Match[str]) -> str:
+    """A 3+ run in a word without diacritics: to one letter, except "u" after a consonant,
+    which keeps two ("cuuuu" is a stretched "cuu" = cứu, "dauuu" a stretched "dau")."""
+    run = match.group(0)
+    start = match.start()
+    prev = match.string[start - 1] if start else ""
+    if run[0] == "u" and prev in _CONSONANTS:
+        return "uu"
+    return run[0]
+
+
+@lru_cache(maxsize=100_000)
+def _canonical_word(word: str) -> str:
+    """Squeeze stretched letters and place the tone of one lower-case NFC word."""
+    if fold(word) != word:  # typed with diacritics: doubled vowels are stretches too
+        word = _DOUBLE_RE.sub(r"\1", _RUN3_RE.sub(r"\1", word))
+    else:
+        word = _RUN3_RE.sub(_squeeze_plain, word)
+    return _place_tone(word)
 
 
 def canonical(text: str) -> str:
     """NFC, lower case, one tone placement, stretched letters squeezed, only words kept."""
     text = unicodedata.normalize("NFC", text[:_MAX_CHARS]).lower()
-    text = _REPEAT_RE.sub(_squeeze, text)
-    return " ".join(_place_tone(word) for word in _WORD_RE.findall(text.replace("_", " ")))
+    return " ".join(_canonical_word(word) for word in _WORD_RE.findall(text.replace("_", " ")))
+
+
+class _Rule(NamedTuple):
+    expansion: str
+    after: frozenset[str]
+    before: frozenset[str]
+    after_number: bool
+    before_number: bool
 
 
 class Normaliser:
@@ -148,12 +178,14 @@ class Normaliser:
         for key, values in lexicon.ambiguous.items():
             self._expansions[canonical(key)] = " ".join(canonical(v) for v in values)
         self._particles = {canonical(p) for p in lexicon.particles}
-        self._context: dict[str, list[tuple[str, frozenset[str], frozenset[str]]]] = {
+        self._context: dict[str, list[_Rule]] = {
             canonical(key): [
-                (
+                _Rule(
                     canonical(rule.expansion),
                     frozenset(fold(canonical(w)) for w in rule.after),
                     frozenset(fold(canonical(w)) for w in rule.before),
+                    rule.after_number,
+                    rule.before_number,
                 )
                 for rule in rules
             ]
@@ -169,9 +201,14 @@ class Normaliser:
         if rules:
             prev = fold(words[i - 1]) if i > 0 else ""
             nxt = fold(words[i + 1]) if i + 1 < len(words) else ""
-            for expansion, after, before in rules:
-                if prev in after or nxt in before:
-                    return expansion
+            for rule in rules:
+                if (
+                    prev in rule.after
+                    or nxt in rule.before
+                    or (rule.after_number and prev.isdigit())
+                    or (rule.before_number and nxt.isdigit())
+                ):
+                    return rule.expansion
         return self._expansions.get(word, word)
 
     def expand(self, words: list[str]) -> list[str]:
