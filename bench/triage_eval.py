@@ -1,7 +1,9 @@
-"""Triage figures: recall on the urgent set, false alarms on the tricky set, speed.
+"""Triage figures: recall on the urgent sets, false alarms on the tricky sets, speed.
 
 Run: python bench/triage_eval.py. bench/quality.py imports `triage_figures()`.
-Recall must be 100% (a missed emergency is the worst bug); false alarms at most 5%.
+Recall must be 100% (a missed emergency is the worst bug); false alarms at most 5%, on the
+combined sets and on each set alone. The blind set (tests/data/triage_blind.yaml) was written
+before the rules were read; its second half (odd positions) was held out while tuning.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ DANGER = ROOT / "knowledge" / "danger.yaml"
 LEXICON = ROOT / "knowledge" / "lexicon.yaml"
 URGENT = ROOT / "tests" / "data" / "triage_urgent.yaml"
 TRICKY = ROOT / "tests" / "data" / "triage_tricky.yaml"
+BLIND = ROOT / "tests" / "data" / "triage_blind.yaml"
 
 
 def _load(path: Path) -> dict:
@@ -34,9 +37,44 @@ def build_triage() -> tuple[Triage, Normaliser, DangerFile]:
     return Triage(danger, normaliser), normaliser, danger
 
 
+def load_named_sets() -> dict[str, tuple[list[dict], list[str]]]:
+    """Each test set by name: (urgent messages with expected category, tricky messages)."""
+    blind = _load(BLIND)
+    return {
+        "tuned": (_load(URGENT)["messages"], _load(TRICKY)["messages"]),
+        "blind": (blind["urgent"], blind["not_urgent"]),
+    }
+
+
 def load_sets() -> tuple[list[dict], list[str]]:
-    """(urgent messages with expected category, tricky non-urgent messages)."""
-    return _load(URGENT)["messages"], _load(TRICKY)["messages"]
+    """All urgent messages and all tricky non-urgent messages, every set together."""
+    urgent: list[dict] = []
+    tricky: list[str] = []
+    for set_urgent, set_tricky in load_named_sets().values():
+        urgent += set_urgent
+        tricky += set_tricky
+    return urgent, tricky
+
+
+def per_set_figures() -> dict[str, dict]:
+    """Recall and false-alarm rate of each set alone (a big set must not hide a weak one)."""
+    triage, normaliser, _ = build_triage()
+    out: dict[str, dict] = {}
+    for name, (urgent, tricky) in load_named_sets().items():
+        halves = {"": (urgent, tricky)}
+        if name == "blind":
+            halves[" (even half)"] = (urgent[0::2], tricky[0::2])
+            halves[" (odd half)"] = (urgent[1::2], tricky[1::2])
+        for suffix, (urg, trk) in halves.items():
+            missed = sum(triage.assess(normaliser(item["text"])) is None for item in urg)
+            alarms = sum(triage.assess(normaliser(text)) is not None for text in trk)
+            out[name + suffix] = {
+                "urgent_count": len(urg),
+                "tricky_count": len(trk),
+                "recall": 1 - missed / len(urg),
+                "false_alarm_rate": alarms / len(trk),
+            }
+    return out
 
 
 def triage_figures() -> dict:
@@ -74,6 +112,11 @@ def triage_figures() -> dict:
     start = time.perf_counter()
     triage.assess(long_message)
     long_ms = (time.perf_counter() - start) * 1000
+    # worst case: 20,000 characters dense with danger words
+    dense_message = normaliser((" ".join(item["text"] for item in urgent) * 5)[:20_000])
+    start = time.perf_counter()
+    triage.assess(dense_message)
+    dense_ms = (time.perf_counter() - start) * 1000
 
     categories = {item["category"] for item in urgent}
     return {
@@ -90,26 +133,37 @@ def triage_figures() -> dict:
         "example_failures": example_failures,
         "ms_per_message": round(per_message_ms, 4),
         "ms_20000_chars": round(long_ms, 2),
+        "ms_20000_dense_chars": round(dense_ms, 2),
+        "per_set": per_set_figures(),
     }
 
 
 def main() -> int:
     figures = triage_figures()
-    print(f"urgent set:  {figures['urgent_count']} messages, recall {figures['recall']:.1%}")
+    print(f"urgent sets: {figures['urgent_count']} messages, recall {figures['recall']:.1%}")
     print(
-        f"tricky set:  {figures['tricky_count']} messages, "
+        f"tricky sets: {figures['tricky_count']} messages, "
         f"false alarms {figures['false_alarm_rate']:.1%}"
     )
+    for name, fig in figures["per_set"].items():
+        print(
+            f"  {name:<18} recall {fig['recall']:6.1%} of {fig['urgent_count']:3}, "
+            f"false alarms {fig['false_alarm_rate']:5.1%} of {fig['tricky_count']:3}"
+        )
     print(f"category agreement on urgent set: {figures['category_agreement']:.1%}")
     print(f"categories missing from urgent set: {figures['categories_missing'] or 'none'}")
     print(
         f"speed: {figures['ms_per_message']} ms/message, "
-        f"{figures['ms_20000_chars']} ms for 20,000 chars"
+        f"{figures['ms_20000_chars']} ms for 20,000 chars "
+        f"({figures['ms_20000_dense_chars']} ms when dense with danger words)"
     )
     for label in ("misses", "false_alarms", "wrong_category", "example_failures"):
         for line in figures[label]:
             print(f"  {label}: {line}")
-    ok = figures["recall"] == 1.0 and figures["false_alarm_rate"] <= 0.05
+    ok = all(
+        fig["recall"] == 1.0 and fig["false_alarm_rate"] <= 0.05
+        for fig in [figures, *figures["per_set"].values()]
+    )
     return 0 if ok else 1
 
 

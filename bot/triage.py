@@ -31,7 +31,7 @@ _GAP = "..."
 _CLAUSE_SPLIT = re.compile(r"[.!?;:,\n\r…]+")
 _ADULT_AUDIENCES = {"parent", "teacher"}
 # Hits an idiom can cancel (questions and negations are never part of an idiom's meaning).
-_MASKABLE = {"harm", "disclosure", "adult", "other"}
+_MASKABLE = {"harm", "part", "disclosure", "adult", "other"}
 
 # A folded Vietnamese syllable: optional onset, one to three vowels, optional final consonant.
 _SYLLABLE = re.compile(
@@ -40,6 +40,8 @@ _SYLLABLE = re.compile(
 )
 
 _DOUBLED = re.compile(r"([aeiouy])\1")
+_CHUNK = 32  # start positions that share one vocabulary when scanning a long clause
+_CACHE_LIMIT = 50_000  # distinct tokens remembered per index before the caches start over
 
 
 # --------------------------------------------------------------------------- schema
@@ -68,8 +70,9 @@ class Category(BaseModel):
     phrases: list[str] = Field(min_length=1)
     together: list[list[str]] = Field(
         default_factory=list,
-        description="Groups of words that signal this danger when ALL appear in one message, "
-        "in any order (['dọa', 'ảnh'] catches 'có ảnh của em và dọa gửi').",
+        description="Groups of words that signal this danger when ALL appear close together "
+        "(within `together_window` words), in any order (['dọa', 'ảnh'] catches 'có ảnh của "
+        "em và dọa gửi'). A member '$name' stands for any phrase of word set `name`.",
     )
     negatable: bool = Field(True, description="A negation before the phrase cancels it.")
     questions_suppress: bool = Field(
@@ -106,12 +109,30 @@ class DangerFile(BaseModel):
 
     max_gap: int = Field(3, ge=0, le=10)
     negation_window: int = Field(3, ge=0, le=10)
+    together_window: int = Field(
+        40, ge=2, le=1000, description="Widest span (in words) a `together` group may cover."
+    )
+    word_sets: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Named lists of interchangeable phrases (harm verbs, body parts, places), "
+        "used as '$name' members of `together` groups so one group covers many wordings.",
+    )
+    settled_cues: list[str] = Field(
+        default_factory=list,
+        description="The writer says the matter is over ('đã xử lý xong'): cancels categories "
+        "that questions cancel, even when a real person is named.",
+    )
     negations: list[str] = Field(default_factory=list)
     clause_breaks: list[str] = Field(default_factory=list)
     question_cues: list[str] = Field(default_factory=list)
     disclosure_cues: list[str] = Field(default_factory=list)
     adult_cues: list[str] = Field(default_factory=list)
     idioms: list[str] = Field(default_factory=list)
+    topic_cues: list[str] = Field(
+        default_factory=list,
+        description="'phim về', 'tin về': danger words within `max_gap` words after one are the "
+        "topic of a film or a news story, not a disclosure.",
+    )
     common_words: list[str] = Field(default_factory=list)
     extra_teencode: dict[str, str] = Field(
         default_factory=dict,
@@ -125,6 +146,16 @@ class DangerFile(BaseModel):
         for key in value:
             if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
                 raise ValueError(f"'{key}': category id must be lower_snake_case")
+        return value
+
+    @field_validator("word_sets")
+    @classmethod
+    def _sets_not_blank(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, items in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"'{name}': word set name must be lower_snake_case")
+            if not items or any(not item.replace(_GAP, "").strip() for item in items):
+                raise ValueError(f"'{name}': a word set needs non-empty phrases")
         return value
 
     @field_validator("extra_teencode")
@@ -142,6 +173,11 @@ class DangerFile(BaseModel):
             raise ValueError("at most one category may have role: other_child")
         if "harm" not in roles:
             raise ValueError("at least one harm category is needed")
+        for cat_id, cat in self.categories.items():
+            for group in cat.together:
+                for member in group:
+                    if member.startswith("$") and member[1:] not in self.word_sets:
+                        raise ValueError(f"{cat_id}: together {group}: no word set '{member[1:]}'")
         return self
 
     def examples(self) -> list[tuple[str, str | None]]:
@@ -195,6 +231,7 @@ class _Phrase:
     words: int  # number of real tokens
     fuzzy: bool
     group: int = -1  # index into Triage._groups for kind "part"
+    needs: frozenset[str] = frozenset()  # folded words a message must contain (or near-miss)
 
 
 @dataclass(frozen=True)
@@ -212,6 +249,16 @@ def _char_marks(ch: str) -> frozenset[str]:
     if ch in "đĐ":
         return frozenset({"stroke"})
     return frozenset(unicodedata.normalize("NFD", ch)[1:])
+
+
+@lru_cache(maxsize=100_000)
+def _is_syllable(folded: str) -> bool:
+    return _SYLLABLE.match(folded) is not None
+
+
+@lru_cache(maxsize=100_000)
+def _fold_word(word: str) -> str:
+    return fold(word)
 
 
 @lru_cache(maxsize=100_000)
@@ -278,7 +325,20 @@ class _Index:
         self.by_first: dict[str, list[_Phrase]] = {}
         self.fuzzy_first: dict[str, set[str]] = {}  # delete-variant -> phrase first tokens
         self.joined: dict[str, list[_Phrase]] = {}
+        # delete-variant -> phrase words a typo of four letters or more may stand for
+        self.word_variants: dict[str, set[str]] = {}
+        self._reach: dict[str, frozenset[str]] = {}
+        self._starts: dict[str, tuple[list[_Phrase], dict[str, list[_Phrase]]]] = {}
+        self.max_span = 1
         for phrase in phrases:
+            gaps = sum(1 for item in phrase.items if item is None)
+            span = len(phrase.items) + gaps * max_gap + 2
+            self.max_span = max(self.max_span, span)
+            if phrase.fuzzy and phrase.words >= 2:
+                for word in phrase.needs:
+                    if len(word) >= 4:
+                        for variant in _deletes(word) | {word}:
+                            self.word_variants.setdefault(variant, set()).add(word)
             first = phrase.items[0]
             assert first is not None
             self.by_first.setdefault(first.folded, []).append(phrase)
@@ -291,7 +351,7 @@ class _Index:
                     self.joined.setdefault(joined, []).append(phrase)
 
     def typo_allowed(self, folded: str) -> bool:
-        return folded not in self.common and not _SYLLABLE.match(folded)
+        return folded not in self.common and not _is_syllable(folded)
 
     def token_cost(self, tok: _Tok, want: _Tok, fuzzy: bool) -> int | None:
         """0 for a match, 1 for a match with one edit, None for no match."""
@@ -320,22 +380,66 @@ class _Index:
                 keys |= self.fuzzy_first.get(variant, set())
         return keys
 
-    def scan(self, toks: list[_Tok]) -> list[_Hit]:
-        hits: list[_Hit] = []
-        n = len(toks)
-        for i, tok in enumerate(toks):
-            for key in self.first_candidates(tok.folded):
+    def starting(self, folded: str) -> tuple[list[_Phrase], dict[str, list[_Phrase]]]:
+        """Phrases whose first word this token could be (cached per distinct token): those
+        to walk, and exact phrases keyed by the second word they need right after it."""
+        found = self._starts.get(folded)
+        if found is None:
+            if len(self._starts) > _CACHE_LIMIT:
+                self._starts.clear()
+            walk: list[_Phrase] = []
+            by_second: dict[str, list[_Phrase]] = {}
+            for key in self.first_candidates(folded):
                 for phrase in self.by_first.get(key, ()):
                     second = phrase.items[1] if len(phrase.items) > 1 else None
-                    if (
-                        not phrase.fuzzy
-                        and second is not None
-                        and (i + 1 >= n or toks[i + 1].folded != second.folded)
-                    ):
-                        continue  # cheap reject: exact phrases need their second word next
-                    end = self._match_from(phrase, toks, i, n)
-                    if end is not None:
-                        hits.append(_Hit(phrase, i, end))
+                    if phrase.fuzzy or second is None:
+                        walk.append(phrase)
+                    else:  # exact phrases need their second word next
+                        by_second.setdefault(second.folded, []).append(phrase)
+            found = self._starts[folded] = (walk, by_second)
+        return found
+
+    def reach(self, folded: str) -> frozenset[str]:
+        """Every phrase word this token could match: itself, its Telex decoding, and the
+        phrase words one typo away."""
+        found = self._reach.get(folded)
+        if found is None:
+            words = {folded}
+            decoded = _telex(folded)
+            if decoded:
+                words.add(decoded)
+            if len(folded) >= 3 and self.typo_allowed(folded):
+                for variant in _deletes(folded) | {folded}:
+                    words |= self.word_variants.get(variant, set())
+            if len(self._reach) > _CACHE_LIMIT:
+                self._reach.clear()
+            found = self._reach[folded] = frozenset(words)
+        return found
+
+    def scan(self, toks: list[_Tok]) -> list[_Hit]:
+        """Every phrase occurrence in a clause. The clause is read in bounded chunks: a phrase
+        needing a word that no token within its reach could match is skipped without the
+        costly walk, so a 20,000-character message stays fast and nothing is dropped."""
+        hits: list[_Hit] = []
+        n = len(toks)
+        reaches = [self.reach(tok.folded) for tok in toks]
+        vocab: set[str] = set()
+        for i, tok in enumerate(toks):
+            if i % _CHUNK == 0:  # words any phrase starting in this chunk could use
+                vocab = set().union(*reaches[i : i + _CHUNK + self.max_span])
+            walk, by_second = self.starting(tok.folded)
+            if by_second and i + 1 < n:
+                walk = walk + by_second.get(toks[i + 1].folded, [])
+            for phrase in walk:
+                if len(phrase.items) == 1:  # one word: no walk, no typo budget
+                    if self.token_cost(tok, phrase.items[0], False) == 0:  # type: ignore[arg-type]
+                        hits.append(_Hit(phrase, i, i + 1))
+                    continue
+                if not phrase.needs <= vocab:
+                    continue
+                end = self._match_from(phrase, toks, i, n)
+                if end is not None:
+                    hits.append(_Hit(phrase, i, end))
             for joined in (tok.folded, _telex(tok.folded)):
                 for phrase in self.joined.get(joined or "", ()):
                     hits.append(_Hit(phrase, i, i + 1))
@@ -398,11 +502,16 @@ class Triage:
         self._groups: list[tuple[str, int, str]] = []  # (category, member count, text)
 
         def add(
-            kind: str, category: str | None, texts: list[str], fuzzy: bool, group: int = -1
+            kind: str,
+            category: str | None,
+            texts: list[str],
+            fuzzy: bool,
+            group: int = -1,
+            label: str | None = None,
         ) -> None:
             for text in texts:
-                compiled = self._compile(kind, category, text, fuzzy, group)
-                key = (kind, category, compiled.items, group)
+                compiled = self._compile(kind, category, text, fuzzy, group, label)
+                key = (kind, category, compiled.items, group, compiled.text)
                 if compiled.words and key not in seen:
                     seen.add(key)
                     phrases.append(compiled)
@@ -411,9 +520,10 @@ class Triage:
             if cat.role == "harm":
                 add("harm", cat_id, cat.phrases, True)
                 for members in cat.together:
-                    self._groups.append((cat_id, len(members), " + ".join(members)))
+                    self._groups.append((cat_id, len(set(members)), " + ".join(members)))
                     for member in members:
-                        add("part", cat_id, [member], True, len(self._groups) - 1)
+                        texts = danger.word_sets[member[1:]] if member[0] == "$" else [member]
+                        add("part", cat_id, texts, True, len(self._groups) - 1, member)
             else:
                 add("other", cat_id, cat.phrases, False)
         add("negation", None, danger.negations, False)
@@ -422,6 +532,8 @@ class Triage:
         add("disclosure", None, danger.disclosure_cues, False)
         add("adult", None, danger.adult_cues, False)
         add("idiom", None, danger.idioms, False)
+        add("settled", None, danger.settled_cues, False)
+        add("topic", None, danger.topic_cues, False)
         common = {fold(canonical(w)) for w in danger.common_words}
         danger_kinds = {"harm", "part"}
         self._danger_index = _Index(
@@ -432,7 +544,13 @@ class Triage:
         )
 
     def _compile(
-        self, kind: str, category: str | None, text: str, fuzzy: bool, group: int = -1
+        self,
+        kind: str,
+        category: str | None,
+        text: str,
+        fuzzy: bool,
+        group: int = -1,
+        label: str | None = None,
     ) -> _Phrase:
         items: list[_Tok | None] = []
         for n, part in enumerate(text.split(_GAP)):
@@ -440,12 +558,23 @@ class Triage:
                 items.append(None)
             items.extend(self._expand(_pair(self._normaliser(part))))
         words = sum(1 for item in items if item is not None)
-        return _Phrase(kind, category, text, tuple(items), words, fuzzy, group)
+        needs = frozenset(item.folded for item in items if item is not None)
+        return _Phrase(kind, category, label or text, tuple(items), words, fuzzy, group, needs)
 
     def _clauses(self, message: Normalised) -> list[list[_Tok]]:
+        """The message cut at punctuation, every clause kept (never truncated), so a phrase
+        never spans two sentences and a negation stays in its own clause."""
         parts = [p for p in _CLAUSE_SPLIT.split(message.raw) if p.strip()]
-        forms = [message] if len(parts) <= 1 else [self._normaliser(p) for p in parts]
-        return [self._expand(_pair(m)) for m in forms]
+        if len(parts) <= 1:
+            return [self._expand(_pair(message))]
+        return [self._expand(self._tokens(part)) for part in parts]
+
+    def _tokens(self, clause: str) -> list[_Tok]:
+        """One clause in the normaliser's forms (canonical, lexicon-expanded, folded), folding
+        word by word through a cache: re-normalising a long message clause by clause must
+        not cost as much again as the normaliser's own pass."""
+        words = " ".join(self._normaliser.expand(canonical(clause).split())).split()
+        return [_Tok(_fold_word(w), w) for w in words]
 
     def _expand(self, toks: list[_Tok]) -> list[_Tok]:
         if not self._teencode:
@@ -460,38 +589,44 @@ class Triage:
         danger = self._danger
         harms: list[_Hit] = []
         kinds: set[str] = set()
-        parts: dict[int, set[str]] = {}
+        parts: dict[int, list[tuple[int, str]]] = {}  # group -> (word position, member)
         clauses = self._clauses(message)
         found = [self._danger_index.scan(toks) for toks in clauses]
         if not any(found):
             return None  # the common case: nothing dangerous, skip the cue scan
+        offset = 0
         for toks, danger_hits in zip(clauses, found, strict=True):
+            base = offset
+            offset += len(toks)
             hits = danger_hits + self._cue_index.scan(toks)
-            idioms = [h for h in hits if h.phrase.kind == "idiom"]
-            negs = [h for h in hits if h.phrase.kind == "negation"]
-            breaks = [h for h in hits if h.phrase.kind == "break"]
+            masks = _Masks(hits, len(toks), danger.negation_window, danger.max_gap)
             for hit in hits:
                 kind = hit.phrase.kind
-                if kind in _MASKABLE and any(
-                    i.start <= hit.start and hit.end <= i.end for i in idioms
-                ):
+                if kind in _MASKABLE and (masks.in_idiom(hit) or masks.in_topic(hit)):
                     continue
                 if kind in ("harm", "part"):
                     category = danger.categories[hit.phrase.category or ""]
-                    if category.negatable and self._negated(hit, negs, breaks):
+                    if category.negatable and masks.negated(hit):
                         continue
                     if kind == "harm":
                         harms.append(hit)
                     else:
-                        parts.setdefault(hit.phrase.group, set()).add(hit.phrase.text)
+                        members = parts.setdefault(hit.phrase.group, [])
+                        members.append((base + hit.start, hit.phrase.text))
                 elif kind != "idiom":
                     kinds.add(kind)
-        for group, found in parts.items():
+        for group, members in parts.items():
             cat_id, size, text = self._groups[group]
-            if len(found) == size:
-                harms.append(_Hit(_Phrase("harm", cat_id, text, (), size, True), 0, 0))
+            start = self._group_start(members, size)
+            if start is not None:
+                phrase = _Phrase("harm", cat_id, text, (), size, True)
+                harms.append(_Hit(phrase, start, start))
         if not harms:
             return None
+        if "settled" in kinds:
+            harms = [h for h in harms if not self._category(h).questions_suppress]
+            if not harms:
+                return None
         real_person = bool(kinds & {"disclosure", "adult", "other"})
         if "question" in kinds and not real_person:
             harms = [h for h in harms if not self._category(h).questions_suppress]
@@ -522,18 +657,76 @@ class Triage:
             phrase=best.phrase.text,
         )
 
+    def _group_start(self, members: list[tuple[int, str]], size: int) -> int | None:
+        """Start of the first window of `together_window` words holding every member of a
+        group, or None (sliding window over the hits sorted by position)."""
+        if len({m for _, m in members}) < size:
+            return None
+        members.sort()
+        counts: dict[str, int] = {}
+        left = 0
+        for pos, member in members:
+            counts[member] = counts.get(member, 0) + 1
+            while pos - members[left][0] > self._danger.together_window:
+                old = members[left][1]
+                counts[old] -= 1
+                if not counts[old]:
+                    del counts[old]
+                left += 1
+            if len(counts) == size:
+                return members[left][0]
+        return None
+
     def _category(self, hit: _Hit) -> Category:
         return self._danger.categories[hit.phrase.category or ""]
 
-    def _negated(self, hit: _Hit, negs: list[_Hit], breaks: list[_Hit]) -> bool:
-        window = self._danger.negation_window
-        for neg in negs:
-            if any(b.start <= neg.start and neg.end <= b.end for b in breaks):
-                continue  # "không thì", "nếu không": not a negation
-            if (
-                neg.end <= hit.start
-                and hit.start - neg.end <= window
-                and not any(neg.end <= b.start and b.end <= hit.start for b in breaks)
+
+class _Masks:
+    """Idiom spans and negations of one clause, as prefix arrays so that each hit is checked
+    in constant time however long the clause is."""
+
+    def __init__(self, hits: list[_Hit], n: int, window: int, topic_window: int) -> None:
+        self.window = window
+        self.topic_window = topic_window
+        breaks = [h for h in hits if h.phrase.kind == "break"]
+        # idiom_end[p]: furthest end of an idiom starting at or before p
+        self.idiom_end = [-1] * (n + 1)
+        # neg_end[p]: nearest end (<= p) of a negation that is not part of a break
+        # ("không thì", "nếu không" are not negations)
+        self.neg_end = [-1] * (n + 1)
+        # break_start[p]: latest start of a break ending at or before p
+        self.break_start = [-1] * (n + 1)
+        # topic_end[p]: nearest end (<= p) of a topic cue ("phim về")
+        self.topic_end = [-1] * (n + 1)
+        for hit in hits:
+            kind = hit.phrase.kind
+            if kind == "idiom":
+                self.idiom_end[hit.start] = max(self.idiom_end[hit.start], hit.end)
+            elif kind == "topic":
+                self.topic_end[hit.end] = max(self.topic_end[hit.end], hit.end)
+            elif kind == "break":
+                self.break_start[hit.end] = max(self.break_start[hit.end], hit.start)
+            elif kind == "negation" and not any(
+                b.start <= hit.start and hit.end <= b.end for b in breaks
             ):
-                return True
-        return False
+                self.neg_end[hit.end] = max(self.neg_end[hit.end], hit.end)
+        for p in range(1, n + 1):
+            self.idiom_end[p] = max(self.idiom_end[p], self.idiom_end[p - 1])
+            self.neg_end[p] = max(self.neg_end[p], self.neg_end[p - 1])
+            self.break_start[p] = max(self.break_start[p], self.break_start[p - 1])
+            self.topic_end[p] = max(self.topic_end[p], self.topic_end[p - 1])
+
+    def in_idiom(self, hit: _Hit) -> bool:
+        return self.idiom_end[hit.start] >= hit.end
+
+    def negated(self, hit: _Hit) -> bool:
+        """A negation ends at most `window` words before the hit, with no break between."""
+        return self._scoped(hit, self.neg_end, self.window)
+
+    def in_topic(self, hit: _Hit) -> bool:
+        """The hit names what a film or a story is about ("phim về bắt cóc")."""
+        return self._scoped(hit, self.topic_end, self.topic_window)
+
+    def _scoped(self, hit: _Hit, ends: list[int], window: int) -> bool:
+        end = ends[hit.start]
+        return end >= 0 and hit.start - end <= window and self.break_start[hit.start] < end

@@ -11,11 +11,17 @@ from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.triage_eval import build_triage, load_sets, triage_figures  # noqa: E402
+from bench.triage_eval import (  # noqa: E402
+    build_triage,
+    load_named_sets,
+    load_sets,
+    triage_figures,
+)
 from bot.triage import DangerFile, Triage, UrgentMatch  # noqa: E402
 
 TRIAGE, NORMALISER, DANGER = build_triage()
 URGENT, TRICKY = load_sets()
+NAMED_SETS = load_named_sets()
 
 
 def assess(text: str) -> UrgentMatch | None:
@@ -36,6 +42,21 @@ def test_every_urgent_message_is_caught(item: dict) -> None:
 def test_false_alarms_on_tricky_set_at_most_5_percent() -> None:
     alarms = [text for text in TRICKY if assess(text) is not None]
     assert len(alarms) / len(TRICKY) <= 0.05, alarms
+
+
+@pytest.mark.parametrize("name", sorted(NAMED_SETS))
+def test_each_set_alone_full_recall_and_few_false_alarms(name: str) -> None:
+    urgent, tricky = NAMED_SETS[name]
+    assert [item["text"] for item in urgent if assess(item["text"]) is None] == []
+    alarms = [text for text in tricky if assess(text) is not None]
+    assert len(alarms) / len(tricky) <= 0.05, alarms
+
+
+def test_blind_set_is_big_and_covers_every_harm_category() -> None:
+    urgent, tricky = NAMED_SETS["blind"]
+    assert len(urgent) >= 120 and len(tricky) >= 100
+    for category in DANGER.categories:
+        assert sum(item["category"] == category for item in urgent) >= 10, category
 
 
 def test_figures_report_full_recall() -> None:
@@ -156,6 +177,45 @@ def test_replies_say_not_your_fault_and_only_known_numbers() -> None:
 def test_long_message_still_assessed() -> None:
     text = "hôm nay em đi học vui lắm " * 700 + "bố em say rượu đánh em chảy máu"
     assert assess(text[-20_000:]) is not None
+
+
+@pytest.mark.parametrize("separator", [" ", ", ", ". "])
+def test_danger_in_the_middle_of_a_long_message_is_found(separator: str) -> None:
+    filler = separator.join(["hôm nay em đi học vui lắm"] * 350)
+    text = filler + separator + "bố dượng bắt em cởi đồ" + separator + filler
+    assert len(text) > 15_000
+    assert assess(text) is not None
+    assert assess(filler + separator + filler) is None
+
+
+def test_word_sets_combine_into_new_wordings() -> None:
+    # [$hit, $injury]: a hit verb and an injury a few words apart, in any order
+    assert assess("thằng anh lấy thắt lưng quất em tím hết cả lưng") is not None
+    assert assess("mặt em sưng vù vì bị anh đấm vào") is not None
+    # [$marriage, $child_age]
+    assert assess("em mới 13 tuổi mà sắp phải về làm dâu") is not None
+    assert assess("chị em 25 tuổi sắp lấy chồng") is None
+
+
+def test_together_parts_must_be_close() -> None:
+    near = "có anh trên mạng hứa đưa em sang Trung Quốc"
+    assert assess(near) is not None
+    far = "có anh hứa " + "hôm nay trời đẹp lắm " * 10 + "em thích học tiếng Trung Quốc"
+    assert assess(far) is None
+
+
+def test_film_topics_and_settled_matters_are_not_alarms() -> None:
+    assert assess("hôm qua em xem phim về bắt cóc trẻ em") is None
+    assert assess("hàng xóm nhà tôi từng bị bạo hành nhưng đã xử lý xong rồi") is None
+    assert assess("xem phim về bắt cóc xong em thấy có người đi theo em về nhà") is not None
+    assert assess("phim hay quá, giờ ổn rồi nhưng em vẫn muốn tự tử") is not None
+
+
+def test_word_set_names_are_checked() -> None:
+    raw = yaml.safe_load((Path(__file__).parent.parent / "knowledge" / "danger.yaml").read_text())
+    raw["categories"]["neglect"]["together"].append(["$no_such_set", "đói"])
+    with pytest.raises(ValidationError):
+        DangerFile.model_validate(raw)
 
 
 def test_schema_rejects_unknown_fields() -> None:
