@@ -1,0 +1,552 @@
+"""The interaction log: anonymised exchanges in SQLite, written off the reply path.
+
+`record()` is synchronous and O(1): it redacts the message, hashes the user id and appends to a
+bounded in-memory buffer; a background task writes batches in one transaction each. A locked,
+full, missing or corrupt database never delays a reply: the writer logs each kind of failure
+once, keeps the rows and retries with backoff; only when the buffer is full is the oldest row
+dropped (and counted). The raw Telegram id never leaves `record()` / `forget()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosqlite
+
+from bot.privacy import redact, user_key
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 500
+MAX_INPUT_CHARS = 4096  # bound the redaction work; Telegram messages are at most 4096 chars
+UTC_OFFSET_HOURS = 7  # Vietnam (no daylight saving): "today" and report days are local days
+REF_BYTES = 9  # secrets.token_urlsafe(9) -> 12 ascii chars
+
+# One script per schema version; never edit a released script, append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE exchanges (
+        id INTEGER PRIMARY KEY,
+        ref TEXT NOT NULL UNIQUE,          -- random, for feedback buttons; not from the user id
+        hour_ts INTEGER NOT NULL,          -- unix time rounded down to the hour (UTC)
+        user_key TEXT NOT NULL,            -- HMAC-SHA256(BOT_HASH_SECRET, telegram id), truncated
+        audience TEXT,
+        message TEXT NOT NULL,             -- redacted and truncated
+        entry_id TEXT,                     -- entry answered
+        suggestion_id TEXT,                -- top suggestion for did-you-mean / fallback
+        score REAL NOT NULL,
+        band TEXT NOT NULL,
+        urgent INTEGER NOT NULL,
+        category TEXT,
+        helpful INTEGER                    -- NULL: no feedback, 1 helpful, 0 not helpful
+    );
+    CREATE INDEX exchanges_hour ON exchanges(hour_ts);
+    CREATE INDEX exchanges_user ON exchanges(user_key);
+    """,
+]
+
+
+class ReplyLike(Protocol):
+    """What the log needs from `bot.core.Reply`."""
+
+    urgent: bool
+    category: str | None
+    entry_id: str | None
+    score: float
+    band: str
+
+
+class StoreError(RuntimeError):
+    """The log database cannot be used (e.g. its schema is newer than this code)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    ref: str
+    hour_ts: int
+    user_key: str
+    audience: str | None
+    message: str
+    entry_id: str | None
+    suggestion_id: str | None
+    score: float
+    band: str
+    urgent: bool
+    category: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Feedback:
+    ref: str
+    helpful: bool
+
+
+_Op = _Row | _Feedback
+
+
+async def open_database(path: Path, *, busy_timeout: float = 1.0) -> aiosqlite.Connection:
+    """Open (creating if needed) the log database: WAL, secure delete, schema migrated."""
+    path = Path(path)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(path, timeout=busy_timeout, isolation_level=None)
+    try:
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        # Deleted rows (forget, purge) are overwritten, not left in free pages.
+        await db.execute("PRAGMA secure_delete=ON")
+        await _migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    async with db.execute("SELECT MAX(version) FROM schema_version") as cursor:
+        row = await cursor.fetchone()
+    current = (row[0] if row else None) or 0
+    if current > len(MIGRATIONS):
+        raise StoreError(f"log schema version {current} is newer than this code knows")
+    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        try:
+            await db.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\n"
+                f"INSERT INTO schema_version (version) VALUES ({version});\nCOMMIT;"
+            )
+        except BaseException:
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+            raise
+
+
+async def _delete_and_scrub(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> int:
+    """Delete in one transaction, then checkpoint so the deleted text leaves the WAL file too."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        cursor = await db.execute(sql, params)
+        deleted = cursor.rowcount
+        await db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            await db.execute("ROLLBACK")
+        raise
+    with contextlib.suppress(aiosqlite.Error):
+        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return max(deleted, 0)
+
+
+def _local_day_start(now: float, utc_offset_hours: int) -> int:
+    offset = utc_offset_hours * 3600
+    return int((now + offset) // 86400 * 86400 - offset)
+
+
+class InteractionLog:
+    """Anonymised exchange log with a never-blocking `record()` and a background writer."""
+
+    def __init__(
+        self,
+        path: Path,
+        secret: bytes,
+        *,
+        queue_size: int = 10_000,
+        batch_size: int = 500,
+        retry_base: float = 0.5,
+        retry_max: float = 30.0,
+        busy_timeout: float = 1.0,
+        close_timeout: float = 5.0,
+        linger: float = 0.02,
+        clock: Callable[[], float] = time.time,
+        utc_offset_hours: int = UTC_OFFSET_HOURS,
+    ) -> None:
+        if not secret:
+            raise ValueError("the interaction log needs a non-empty hash secret")
+        self.path = Path(path)
+        self._secret = secret
+        self._queue_size = max(1, queue_size)
+        self._batch_size = max(1, batch_size)
+        self._retry_base = retry_base
+        self._retry_max = retry_max
+        self._busy_timeout = busy_timeout
+        self._close_timeout = close_timeout
+        self._linger = linger
+        self._clock = clock
+        self._utc_offset_hours = utc_offset_hours
+
+        self._buffer: deque[_Op] = deque()
+        self._pending_forgets: set[str] = set()
+        self._wake = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._db: aiosqlite.Connection | None = None
+        self._db_inode: tuple[int, int] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._failures_seen: set[str] = set()
+        self._failed_attempts = 0
+        self.dropped = 0  # rows lost because the buffer was full (or unwritable at shutdown)
+
+    # --- the reply path: synchronous, O(1) ---------------------------------------------------
+
+    def record(self, user_id: int, audience: str | None, text: str, reply: ReplyLike) -> str:
+        """Queue one exchange; returns a random ref for the feedback buttons. Never blocks and
+        never raises: a bug here must not cost a child their reply."""
+        ref = secrets.token_urlsafe(REF_BYTES)
+        try:
+            self._push(self._row(ref, user_id, audience, text, reply))
+        except Exception as exc:
+            self._note_failure(exc, detail=False)  # the error's text could quote the input
+        return ref
+
+    def _row(
+        self, ref: str, user_id: int, audience: str | None, text: str, reply: ReplyLike
+    ) -> _Row:
+        suggestions = getattr(reply, "suggestions", ()) or ()
+        suggestion_id = None
+        if reply.band != "answer" and suggestions:
+            suggestion_id = getattr(suggestions[0], "entry_id", None)
+        return _Row(
+            ref=ref,
+            hour_ts=int(self._clock() // 3600 * 3600),
+            user_key=user_key(self._secret, user_id),
+            audience=str(audience)[:16] if audience else None,
+            message=redact((text or "")[:MAX_INPUT_CHARS])[:MAX_MESSAGE_CHARS],
+            entry_id=reply.entry_id,
+            suggestion_id=suggestion_id,
+            score=float(reply.score),
+            band=str(reply.band),
+            urgent=bool(reply.urgent),
+            category=reply.category,
+        )
+
+    def record_feedback(self, exchange_ref: str, helpful: bool) -> None:
+        """Queue the user's helpful / not helpful verdict on an earlier exchange."""
+        if not exchange_ref or len(exchange_ref) > 16 or not exchange_ref.isascii():
+            return  # not one of ours (forged callback data): ignore
+        self._push(_Feedback(exchange_ref, bool(helpful)))
+
+    def _push(self, op: _Op) -> None:
+        if len(self._buffer) >= self._queue_size:
+            self._buffer.popleft()
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                logger.warning(
+                    "interaction log buffer full (%d rows): dropped %d oldest so far",
+                    self._queue_size,
+                    self.dropped,
+                )
+        self._buffer.append(op)
+        self._wake.set()
+
+    async def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything queued is committed; False if that did not happen in time."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            self._wake.set()
+            async with self._lock:  # a batch in flight is committed or put back by now
+                if not self._buffer and not self._pending_forgets:
+                    return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+
+    @property
+    def pending(self) -> int:
+        """Rows and feedback waiting to be written."""
+        return len(self._buffer)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the database (a failure is logged, not raised) and start the writer."""
+        async with self._lock:
+            try:
+                await self._connection()
+            except Exception as exc:  # the bot must run even when its log cannot
+                self._note_failure(exc)
+        if self._task is None:
+            self._closing.clear()
+            self._task = asyncio.create_task(self._writer(), name="interaction-log-writer")
+
+    async def close(self) -> None:
+        """Flush what is queued (within `close_timeout`), stop the writer, close the database."""
+        self._closing.set()
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is None and (self._buffer or self._pending_forgets):
+            task = asyncio.create_task(self._writer())
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), self._close_timeout)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._buffer:
+            lost = sum(isinstance(op, _Row) for op in self._buffer)
+            self.dropped += lost
+            logger.error("interaction log closed with %d rows unwritten", lost)
+            self._buffer.clear()
+        async with self._lock:
+            await self._disconnect()
+
+    # --- the writer --------------------------------------------------------------------------
+
+    async def _writer(self) -> None:
+        delay = 0.0
+        while True:
+            if not self._buffer and not self._pending_forgets:
+                if self._closing.is_set():
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                if self._linger and not self._closing.is_set():
+                    await asyncio.sleep(self._linger)  # let a burst gather into one commit
+                continue
+            try:
+                async with self._lock:
+                    await self._write_batch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # every failure: keep rows, log once, back off, retry
+                self._note_failure(exc)
+                delay = min(max(delay * 2, self._retry_base), self._retry_max)
+                if self._closing.is_set():
+                    delay = min(delay, 0.1)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), delay)
+                if self._closing.is_set():
+                    await asyncio.sleep(min(delay, 0.1))
+                continue
+            delay = 0.0
+            self._note_success()
+
+    async def _write_batch(self) -> None:
+        """Write up to `batch_size` ops in one transaction; on failure they go back in front."""
+        db = await self._connection()
+        batch = [self._buffer.popleft() for _ in range(min(self._batch_size, len(self._buffer)))]
+        forgets = set(self._pending_forgets)
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                for key in forgets:
+                    await db.execute("DELETE FROM exchanges WHERE user_key = ?", (key,))
+                rows = [op for op in batch if isinstance(op, _Row)]
+                if rows:
+                    await db.executemany(
+                        "INSERT OR IGNORE INTO exchanges (ref, hour_ts, user_key, audience,"
+                        " message, entry_id, suggestion_id, score, band, urgent, category)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            (
+                                r.ref,
+                                r.hour_ts,
+                                r.user_key,
+                                r.audience,
+                                r.message,
+                                r.entry_id,
+                                r.suggestion_id,
+                                r.score,
+                                r.band,
+                                int(r.urgent),
+                                r.category,
+                            )
+                            for r in rows
+                        ],
+                    )
+                feedback = [(int(op.helpful), op.ref) for op in batch if isinstance(op, _Feedback)]
+                if feedback:
+                    await db.executemany("UPDATE exchanges SET helpful = ? WHERE ref = ?", feedback)
+                await db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    with contextlib.suppress(Exception):
+                        await db.execute("ROLLBACK")
+                raise
+        except BaseException:
+            self._buffer.extendleft(reversed(batch))
+            while len(self._buffer) > self._queue_size:
+                self._buffer.popleft()
+                self.dropped += 1
+            await self._disconnect()  # reopen next time: the file may be replaced or repaired
+            raise
+        self._pending_forgets -= forgets
+
+    async def _connection(self) -> aiosqlite.Connection:
+        """The open connection; reopened when the file was deleted or replaced underneath us."""
+        if self._db is not None:
+            try:
+                stat = os.stat(self.path)
+                inode: tuple[int, int] | None = (stat.st_dev, stat.st_ino)
+            except OSError:
+                inode = None
+            if inode != self._db_inode:
+                await self._disconnect()
+        if self._db is None:
+            self._db = await open_database(self.path, busy_timeout=self._busy_timeout)
+            stat = os.stat(self.path)
+            self._db_inode = (stat.st_dev, stat.st_ino)
+        return self._db
+
+    async def _disconnect(self) -> None:
+        db, self._db = self._db, None
+        self._db_inode = None
+        if db is not None:
+            with contextlib.suppress(Exception):
+                await db.close()
+
+    def _note_failure(self, exc: BaseException, *, detail: bool = True) -> None:
+        """Log the first failure of each kind once; SQLite's messages never quote row values."""
+        self._failed_attempts += 1
+        kind = f"{type(exc).__name__}: {str(exc)[:80]}" if detail else type(exc).__name__
+        if kind not in self._failures_seen:
+            self._failures_seen.add(kind)
+            logger.error(
+                "interaction log cannot write to %s (%s); keeping %d rows in memory and retrying",
+                self.path,
+                kind,
+                len(self._buffer),
+            )
+
+    def _note_success(self) -> None:
+        if self._failed_attempts:
+            logger.warning(
+                "interaction log writing again after %d failed attempts", self._failed_attempts
+            )
+        self._failed_attempts = 0
+        self._failures_seen.clear()
+
+    # --- staff and user operations ---------------------------------------------------------
+
+    async def forget(self, user_id: int) -> int:
+        """Delete every row of this user, queued or stored; returns how many were deleted.
+
+        If the database cannot be reached now, the deletion is kept and retried by the writer
+        before anything else is written.
+        """
+        key = user_key(self._secret, user_id)
+        async with self._lock:
+            refs = {op.ref for op in self._buffer if isinstance(op, _Row) and op.user_key == key}
+            kept = [
+                op
+                for op in self._buffer
+                if not (isinstance(op, _Row) and op.user_key == key) and op.ref not in refs
+            ]
+            removed = sum(isinstance(op, _Row) for op in self._buffer) - sum(
+                isinstance(op, _Row) for op in kept
+            )
+            self._buffer = deque(kept)
+            try:
+                db = await self._connection()
+                deleted = await _delete_and_scrub(
+                    db, "DELETE FROM exchanges WHERE user_key = ?", (key,)
+                )
+            except Exception as exc:
+                self._note_failure(exc)
+                await self._disconnect()
+                self._pending_forgets.add(key)
+                self._wake.set()
+                return removed
+        return removed + deleted
+
+    async def purge(self, retention_days: int) -> int:
+        """Delete rows older than `retention_days` days; returns how many. Raises on failure."""
+        if retention_days < 0:
+            raise ValueError("retention_days must be >= 0")
+        cutoff = self._clock() - retention_days * 86400
+        async with self._lock:
+            before = len(self._buffer)
+            self._buffer = deque(
+                op for op in self._buffer if not (isinstance(op, _Row) and op.hour_ts < cutoff)
+            )
+            removed = before - len(self._buffer)
+            try:
+                db = await self._connection()
+                deleted = await _delete_and_scrub(
+                    db, "DELETE FROM exchanges WHERE hour_ts < ?", (cutoff,)
+                )
+            except Exception:
+                await self._disconnect()
+                raise
+        return removed + deleted
+
+    async def day_stats(self) -> dict[str, Any]:
+        """Today's (local day) figures for the admin command.
+
+        When the database cannot be read, only `day`, `pending` and `dropped` are present (the
+        admin still learns that rows are waiting); the failure is logged like a write failure.
+        """
+        now = self._clock()
+        start = _local_day_start(now, self._utc_offset_hours)
+        stats: dict[str, Any] = {
+            "day": time.strftime("%Y-%m-%d", time.gmtime(start + self._utc_offset_hours * 3600)),
+            "pending": len(self._buffer),
+            "dropped": self.dropped,
+        }
+        async with self._lock:
+            try:
+                db = await self._connection()
+                async with db.execute(
+                    "SELECT COUNT(*),"
+                    " COALESCE(SUM(band = 'answer'), 0),"
+                    " COALESCE(SUM(band = 'did-you-mean'), 0),"
+                    " COALESCE(SUM(band = 'fallback'), 0),"
+                    " COALESCE(SUM(urgent), 0),"
+                    " COALESCE(SUM(helpful = 1), 0),"
+                    " COALESCE(SUM(helpful = 0), 0)"
+                    " FROM exchanges WHERE hour_ts >= ?",
+                    (start,),
+                ) as cursor:
+                    row = await cursor.fetchone()
+            except Exception as exc:
+                self._note_failure(exc)
+                await self._disconnect()
+                return stats
+        names = ("messages", "answer", "did_you_mean", "fallback", "urgent", "helpful")
+        stats.update(zip((*names, "not_helpful"), row or (), strict=False))
+        return stats
+
+
+async def purge_daily(
+    log: InteractionLog, retention_days: int, *, interval: float = 86400.0
+) -> None:
+    """Background task for the bot: purge now, then once every `interval` seconds."""
+    failed = False
+    while True:
+        try:
+            deleted = await log.purge(retention_days)
+        except Exception as exc:
+            if not failed:
+                logger.error("daily purge of the interaction log failed: %s", exc)
+            failed = True
+        else:
+            failed = False
+            logger.info("daily purge: deleted %d rows older than %d days", deleted, retention_days)
+        await asyncio.sleep(interval)
+
+
+async def run_purge(db_path: Path, retention_days: int, *, now: float | None = None) -> int:
+    """`python -m bot log purge`: delete rows older than `retention_days` from the database at
+    `db_path`; returns how many. A missing database is not created (nothing to purge)."""
+    if retention_days < 0:
+        raise ValueError("retention_days must be >= 0")
+    db_path = Path(db_path)
+    if not db_path.exists():
+        return 0
+    cutoff = (time.time() if now is None else now) - retention_days * 86400
+    db = await open_database(db_path, busy_timeout=5.0)
+    try:
+        return await _delete_and_scrub(db, "DELETE FROM exchanges WHERE hour_ts < ?", (cutoff,))
+    finally:
+        await db.close()

@@ -1,0 +1,103 @@
+"""Redaction: personal data never reaches the log or a staff screen; useful words survive."""
+
+import pytest
+
+from bot.privacy import redact, user_key
+
+# (message, fragment that must be gone, token expected in its place)
+MUST_REDACT = [
+    # Vietnamese phone numbers in every common shape
+    ("số em là 0912345678", "0912345678", "[SĐT]"),
+    ("gọi 0912 345 678 giúp em", "0912 345 678", "[SĐT]"),
+    ("sdt 091.234.5678", "091.234.5678", "[SĐT]"),
+    ("+84 912 345 678 là số mẹ em", "+84 912 345 678", "[SĐT]"),
+    ("84912345678", "84912345678", "[SĐT]"),
+    ("zalo 0912-345-678", "0912-345-678", "[SĐT]"),
+    ("nhà em (028) 3823 4567", "3823 4567", "[SĐT]"),
+    ("+84912345678", "+84912345678", "[SĐT]"),
+    ("sđt:0987654321.", "0987654321", "[SĐT]"),
+    # e-mails, URLs, usernames
+    ("mail em: lan.nguyen2010@gmail.com nha", "lan.nguyen2010@gmail.com", "[EMAIL]"),
+    ("LAN_NGUYEN@Yahoo.com.vn", "LAN_NGUYEN@Yahoo.com.vn", "[EMAIL]"),
+    ("fb em https://facebook.com/lan.nguyen.123, vào xem", "facebook.com/lan.nguyen", "[URL]"),
+    ("www.facebook.com/profile.php?id=100012345678", "100012345678", "[URL]"),
+    ("link fb.com/lannguyen", "fb.com/lannguyen", "[URL]"),
+    ("tiktok.com/@be.lan", "be.lan", "[URL]"),
+    ("nhắn @lan_nguyen_2010 nhé", "@lan_nguyen_2010", "[USERNAME]"),
+    # ID cards (9 and 12 digits) and bank-account-like runs
+    ("cmnd 123456789", "123456789", "[SỐ]"),
+    ("cccd của mẹ em 001099012345", "001099012345", "[SỐ]"),
+    ("căn cước 001 099 012 345", "001 099 012 345", "[SỐ]"),
+    ("stk 1903 5678 9012 techcombank", "1903 5678 9012", "[SỐ]"),
+    ("chuyển vào 19035678901234", "19035678901234", "[SỐ]"),
+    ("mã học sinh 2345678", "2345678", "[SỐ]"),
+    # names after the usual phrases, with and without diacritics
+    ("Tên em là Nguyễn Văn An, em 12 tuổi", "Nguyễn Văn An", "[TÊN]"),
+    ("tên em là lan", "lan", "[TÊN]"),
+    ("ten em la nguyen thi lan em bi danh", "nguyen thi lan", "[TÊN]"),
+    ("em tên Lan học lớp 6", "Lan", "[TÊN]"),
+    ("em tên là An", "An", "[TÊN]"),
+    ("tôi là Trần Thị Mai.", "Trần Thị Mai", "[TÊN]"),
+    ("Tôi là Hoa, mẹ của cháu", "Hoa", "[TÊN]"),
+    ("con tôi tên Bống", "Bống", "[TÊN]"),
+    ("con toi ten la bong", "bong", "[TÊN]"),
+    ("mình tên Minh", "Minh", "[TÊN]"),
+    ("họ tên: Phạm Minh Tuấn", "Phạm Minh Tuấn", "[TÊN]"),
+    ("tên: Lan", "Lan", "[TÊN]"),
+    ("chú Hùng hàng xóm hay sờ em", "Hùng", "[TÊN]"),
+    ("bé Na bị đánh", "Na", "[TÊN]"),
+    # decomposed (NFD) input is handled like composed input
+    ("te\u0302n em la\u0300 Lan", "Lan", "[TÊN]"),
+    # dates of birth
+    ("em sinh ngày 12/05/2012", "12/05/2012", "[NGÀY]"),
+]
+
+
+@pytest.mark.parametrize(("message", "secret", "token"), MUST_REDACT)
+def test_personal_data_is_replaced_by_a_token(message: str, secret: str, token: str) -> None:
+    out = redact(message)
+    assert secret not in out
+    assert token in out
+
+
+MUST_KEEP = [
+    "gọi 111 ngay",
+    "số 113 là công an à",
+    "111 113 115 khác nhau thế nào",
+    "Điều 142 Bộ luật Hình sự",
+    "năm 2020 có luật mới không",
+    "em 12 tuổi học lớp 7",
+    "Nghị định 56/2017/NĐ-CP",
+    "Nghị quyết 121/2020/QH14",
+    "tổng đài 18001567 còn hoạt động không",
+    "phạt 50.000.000 đồng có đúng không",
+    "tôi là giáo viên, phải báo ai",
+    "tôi là phụ huynh",
+    "em là học sinh lớp 8",
+    "tôi là mẹ của cháu",
+    "tên em là gì",
+    "Em bị bố đánh",
+    "con bị xâm hại thì làm gì",
+    "bạn tên gì",
+    "",
+]
+
+
+@pytest.mark.parametrize("message", MUST_KEEP)
+def test_ordinary_words_and_public_numbers_are_kept(message: str) -> None:
+    assert redact(message) == message
+
+
+def test_several_kinds_in_one_message() -> None:
+    message = "Tên em là Lan, sđt 0987654321, mail lan@gmail.com, fb @lan2010, cccd 001099012345"
+    out = redact(message)
+    assert out == "Tên em là [TÊN], sđt [SĐT], mail [EMAIL], fb [USERNAME], cccd [SỐ]"
+
+
+def test_user_key_is_stable_short_and_depends_on_the_secret() -> None:
+    key = user_key(b"secret-one", 123456789)
+    assert key == user_key(b"secret-one", 123456789)
+    assert len(key) == 16 and all(c in "0123456789abcdef" for c in key)
+    assert key != user_key(b"secret-two", 123456789)
+    assert key != user_key(b"secret-one", 123456780)
+    assert "123456789" not in key
