@@ -71,6 +71,9 @@ DELETE_WINDOW = 48 * 3600  # Telegram lets a bot delete messages younger than 48
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 VIETNAM = dt.timezone(dt.timedelta(hours=7))  # no daylight saving
 MAX_FLOOD_WAIT = 600.0  # give up on one request after waiting this long for flood control
+# Handlers running at once (and HTTP connections). At Telegram's 30 messages/s and ~100 ms a
+# round trip, 32 in flight is plenty; more only feeds httpcore's per-request pool bookkeeping.
+DEFAULT_CONCURRENCY = 32
 
 # ---------------------------------------------------------------------------------------------
 # Token masking
@@ -174,26 +177,31 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     """Updates of one chat run one after another, in arrival order; chats run concurrently.
 
     PTB starts each update as its own task, in arrival order; an `asyncio.Lock` per chat
-    (FIFO for its waiters) then serialises them. Locks are dropped when no update of the chat
-    is running or waiting, so the table stays as small as the number of busy chats.
+    (FIFO for its waiters) then serialises them. Only `max_running` handlers run at once:
+    updates queued behind their own chat's lock do not take a slot, so one busy chat cannot
+    starve the others, and the HTTP pool is not flooded (httpcore's pool bookkeeping grows
+    with the number of requests in flight). Locks are dropped when no update of the chat is
+    running or waiting, so the table stays as small as the number of busy chats.
     """
 
-    def __init__(self, max_concurrent_updates: int = 1024) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(self, max_running: int = DEFAULT_CONCURRENCY, max_pending: int = 100_000) -> None:
+        super().__init__(max_pending)
+        self._running = asyncio.Semaphore(max_running)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         if key is None:
-            await coroutine
+            async with self._running:
+                await coroutine
             return
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._running:
                 await coroutine
         finally:
             self._users[key] -= 1
@@ -766,7 +774,7 @@ def build_application(
     *,
     responder: Responder | None = None,
     log: InteractionLog | None = None,
-    max_concurrent_updates: int = 1024,
+    max_running: int = DEFAULT_CONCURRENCY,
 ) -> Application:
     """The configured `Application`: handlers, limiter, per-chat ordering, lifecycle hooks."""
     settings.require_telegram_secrets()
@@ -796,9 +804,9 @@ def build_application(
                 max_retries=limits.max_retries,
             )
         )
-        .concurrent_updates(ChatOrderedProcessor(max_concurrent_updates))
-        .request(HTTPXRequest(connection_pool_size=256, connect_timeout=5, read_timeout=10,
-                              write_timeout=10, pool_timeout=10))
+        .concurrent_updates(ChatOrderedProcessor(max_running))
+        .request(HTTPXRequest(connection_pool_size=max_running, connect_timeout=5,
+                              read_timeout=10, write_timeout=10, pool_timeout=10))
         .get_updates_request(HTTPXRequest(connection_pool_size=2, connect_timeout=5,
                                           read_timeout=30, pool_timeout=5))
         .post_init(on_startup)
