@@ -40,6 +40,7 @@ class Reply:
     band: Band = "fallback"
     suggestions: tuple[Suggestion, ...] = ()
     related: tuple[Suggestion, ...] = ()
+    nearest: str | None = None  # best candidate even when not confident (for staff reports)
 
     @property
     def text(self) -> str:
@@ -85,14 +86,16 @@ class Responder:
         small = self._small_talk(message)
         if small is not None:
             return Reply(parts=(small,), band="smalltalk", score=score)
+        nearest = best.entry_id if best else None
         if confidence == "did-you-mean":
             return Reply(
                 parts=(self.ui.did_you_mean,),
                 band="did-you-mean",
                 score=score,
                 suggestions=self._suggest(hits),
+                nearest=nearest,
             )
-        return Reply(parts=(self.ui.fallback,), band="fallback", score=score)
+        return Reply(parts=(self.ui.fallback,), band="fallback", score=score, nearest=nearest)
 
     def answer_entry(self, entry_id: str, audience: str | None = None) -> Reply | None:
         """The reply for a pressed suggestion button; None when the entry no longer exists."""
@@ -135,7 +138,7 @@ class Responder:
     def _urgent_reply(
         self, urgent: UrgentMatch, best: Hit | None, score: float, audience: Audience | None
     ) -> Reply:
-        follow_id = best.entry_id if best else urgent.entry_id
+        follow_id = best.entry_id if best else urgent.entry_for(audience)
         entry = self.kb.entries.get(follow_id) if follow_id else None
         parts = [urgent.reply_for(audience)]
         if entry is not None:

@@ -306,7 +306,8 @@ _SIDE_FILES = ("lexicon.yaml", "hotlines.yaml", "ui.yaml", "danger.yaml")
 
 
 def _danger_entry_ids(danger: DangerFile) -> Iterable[tuple[Loc, str]]:
-    for index, category in enumerate(getattr(danger, "categories", [])):
-        entry_id = getattr(category, "entry_id", None)
-        if entry_id:
-            yield ("categories", index, "entry_id"), entry_id
+    for name, category in danger.categories.items():
+        for field_name in ("entry_id", "entry_id_adult"):
+            entry_id = getattr(category, field_name)
+            if entry_id:
+                yield ("categories", name, field_name), entry_id

@@ -211,9 +211,10 @@ class InteractionLog:
     def _row(
         self, ref: str, user_id: int, audience: str | None, text: str, reply: ReplyLike
     ) -> _Row:
+        # The nearest entry, even when not confident: the report suggests it to extend.
+        suggestion_id = getattr(reply, "nearest", None) if reply.band != "answer" else None
         suggestions = getattr(reply, "suggestions", ()) or ()
-        suggestion_id = None
-        if reply.band != "answer" and suggestions:
+        if suggestion_id is None and reply.band != "answer" and suggestions:
             suggestion_id = getattr(suggestions[0], "entry_id", None)
         return _Row(
             ref=ref,

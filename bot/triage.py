@@ -80,7 +80,12 @@ class Category(BaseModel):
     )
     reply_child: str = Field(min_length=1)
     reply_adult: str = Field(min_length=1)
-    entry_id: str | None = None
+    entry_id: str | None = Field(
+        None, description="Knowledge entry sent after the urgent reply (to a child)."
+    )
+    entry_id_adult: str | None = Field(
+        None, description="Entry sent after the urgent reply to an adult; default: entry_id."
+    )
     examples: Examples = Field(default_factory=Examples)
 
     @field_validator("together")
@@ -203,12 +208,20 @@ class UrgentMatch:
     reply_adult: str
     entry_id: str | None
     phrase: str = ""  # the danger phrase that fired (for staff and debugging)
+    entry_id_adult: str | None = None
+
+    def _for_adult(self, audience: str | None) -> bool:
+        return audience in _ADULT_AUDIENCES or self.speaker == "adult"
 
     def reply_for(self, audience: str | None) -> str:
         """Adult words for a parent or teacher, or when the writer is clearly an adult."""
-        if audience in _ADULT_AUDIENCES or self.speaker == "adult":
-            return self.reply_adult
-        return self.reply_child
+        return self.reply_adult if self._for_adult(audience) else self.reply_child
+
+    def entry_for(self, audience: str | None) -> str | None:
+        """The knowledge entry that follows the urgent reply for this reader."""
+        if self._for_adult(audience):
+            return self.entry_id_adult or self.entry_id
+        return self.entry_id
 
 
 # --------------------------------------------------------------------------- token matching
@@ -645,6 +658,7 @@ class Triage:
                 reply_child=other.reply_child,
                 reply_adult=other.reply_adult,
                 entry_id=other.entry_id or harm.entry_id,
+                entry_id_adult=other.entry_id_adult or harm.entry_id_adult,
                 phrase=best.phrase.text,
             )
         return UrgentMatch(
@@ -654,6 +668,7 @@ class Triage:
             reply_child=harm.reply_child,
             reply_adult=harm.reply_adult,
             entry_id=harm.entry_id,
+            entry_id_adult=harm.entry_id_adult,
             phrase=best.phrase.text,
         )
 
