@@ -14,7 +14,7 @@ from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    return load_settings(getattr(args, "config", None))
 
 
 def _knowledge(settings: Settings, path: str | None = None) -> KnowledgeBase:
@@ -148,10 +148,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run_report(settings.storage.database, days=args.days, csv_path=args.csv)
 
 
+def _with_common(add_parser, common: argparse.ArgumentParser):
+    def add(name: str, **kwargs):
+        return add_parser(name, parents=[common], **kwargs)
+
+    return add
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument("--config", help="config YAML (default: built-in defaults)")
+    # --config is accepted before or after the command: `python -m bot run --config x.yaml`.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", default=argparse.SUPPRESS, help="config YAML (default: built-in defaults)"
+    )
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser = _with_common(sub.add_parser, common)  # type: ignore[method-assign]
 
     chat = sub.add_parser("chat", help="talk to the bot in this terminal")
     chat.add_argument("--no-log", action="store_true", help="do not write the interaction log")
@@ -168,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     kb = sub.add_parser("kb", help="check or test the knowledge base")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    kb_sub.add_parser = _with_common(kb_sub.add_parser, common)  # type: ignore[method-assign]
     check = kb_sub.add_parser("check", help="validate the knowledge folder")
     check.add_argument("path", nargs="?")
     check.set_defaults(func=cmd_kb_check)
@@ -180,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     log = sub.add_parser("log", help="interaction log maintenance")
     log_sub = log.add_subparsers(dest="log_command", required=True)
+    log_sub.add_parser = _with_common(log_sub.add_parser, common)  # type: ignore[method-assign]
     purge = log_sub.add_parser("purge", help="delete rows older than the retention")
     purge.add_argument("--days", type=int, help="override privacy.retention_days")
     purge.set_defaults(func=cmd_log_purge)

@@ -47,6 +47,7 @@ class RateLimitSettings(_Section):
 class TelegramSettings(_Section):
     base_url: str | None = None
     mode: Literal["polling", "webhook"] = "polling"
+    concurrency: int = Field(32, ge=1, le=1024)
     webhook: WebhookSettings = WebhookSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
 

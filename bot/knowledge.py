@@ -150,6 +150,8 @@ class UiTexts(_Strict):
     reload_failed: Text
     not_admin: Text
     stats: Text
+    staff_alert: Text
+    staff_audience_unknown: Text
     urgent_marker: Text
     terminal_hint: Text
     smalltalk: list[SmallTalk] = Field(default_factory=list)

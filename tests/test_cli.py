@@ -141,3 +141,14 @@ def test_chat_command_runs_on_stdin_and_exits(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "111" in result.stdout
 
+
+
+def test_config_is_accepted_before_or_after_the_command(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("knowledge:\n  path: nowhere\n", encoding="utf-8")
+    before = ("--config", str(config), "kb", "check")
+    after = ("kb", "check", "--config", str(config))
+    for args in (before, after):
+        result = run_bot(*args)
+        assert result.returncode == 1
+        assert "nowhere" in result.stdout
