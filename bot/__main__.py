@@ -61,14 +61,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_kb_check(args: argparse.Namespace) -> int:
+def _checked_knowledge(args: argparse.Namespace) -> tuple[Settings, KnowledgeBase | None]:
+    """Load the knowledge named on the command line; print its problems when it fails."""
     settings = _settings(args)
     try:
-        kb = _knowledge(settings, args.path)
+        return settings, _knowledge(settings, args.path)
     except KnowledgeError as exc:
         for issue in exc.issues:
             print(issue)
         print(f"knowledge: {len(exc.issues)} problem(s): FAILED")
+        return settings, None
+
+
+def cmd_kb_check(args: argparse.Namespace) -> int:
+    _, kb = _checked_knowledge(args)
+    if kb is None:
         return 1
     print(
         f"knowledge: {len(kb.entries)} entries, {kb.question_count} questions, "
@@ -100,12 +107,8 @@ def kb_test_failures(responder: Responder) -> tuple[int, list[str]]:
 
 
 def cmd_kb_test(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    try:
-        kb = _knowledge(settings, args.path)
-    except KnowledgeError as exc:
-        for issue in exc.issues:
-            print(issue)
+    settings, kb = _checked_knowledge(args)
+    if kb is None:
         return 1
     checked, failures = kb_test_failures(Responder(kb, settings.matching.thresholds))
     for failure in failures:
