@@ -12,6 +12,13 @@ Two stages, because scanning every question with a fuzzy scorer grows linearly a
    folded text (typos, near-exact matches). When the user typed diacritics, the same coverage on
    the accented text is blended in, so "bán" and "bạn" stop being the same word.
 
+Rarity weights count question-frame words (lexicon `light_words`: là gì, thế nào...) at a
+fraction, so a message that only shares the frame of a question ("mua xe cần giấy tờ gì") stays
+low; i/y spellings (lý/lí) meet; when the message shows who writes (lexicon `reader_cues`: "con
+tôi", "học sinh lớp tôi"), entries written for that reader alone get a small bonus, which settles
+the parent/teacher twin entries. Per-question forms are precomputed at index time; a search does
+set intersections and one batched `rapidfuzz.process.extract` call.
+
 The combination and the thresholds were picked with `bench/quality.py`; the score is meant to
 separate out-of-scope messages (low) from in-scope ones, so it rewards coverage, never length.
 """
@@ -20,17 +27,18 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from bot.text import Normalised, Normaliser, fold
 
 DEFAULT_HIGH = 38.0
-DEFAULT_LOW = 25.0
+DEFAULT_LOW = 32.0
 
 CANDIDATES = 12  # entries passed from BM25 to the re-scorer
 MAX_QUERY_WORDS = 80  # a rambling message: only its most informative words are scored
@@ -42,6 +50,10 @@ ENTRY_SHARE = 0.2  # share of "how much of the message the whole entry explains"
 BLEND_POWER = 0.6  # weight of question coverage against message coverage (0.5: geometric mean)
 LONG_FACTOR = 3.0  # message coverage counts at most this many times the question's weight
 KEYWORD_BONUS = 0.08  # an entry keyword found verbatim in the message
+LIGHT_WEIGHT = 0.5  # share of its rarity a question-frame word (lexicon light_words) keeps
+READER_BONUS = 0.06  # an entry written for the reader the message shows (lexicon reader_cues)
+AMBIGUITY_MARGIN = 0.0  # runner-up closer than this (score points): a near-tie, not an answer...
+TIE_CAP = DEFAULT_HIGH - 0.5  # ...its score is capped here, so the user gets "did you mean"
 BM25_K1 = 1.2
 BM25_B = 0.5
 
@@ -53,6 +65,17 @@ class EntryLike(Protocol):
     title: str
     questions: list[str]
     keywords: list[str]
+    # optional: `audience` (list of readers the entry is written for)
+
+
+_IY_RE = re.compile(r"^([^aeiouy]+)([yýỳỷỹỵ])$")
+_Y_TO_I = str.maketrans("yýỳỷỹỵ", "iíìỉĩị")
+
+
+def _spelling(word: str) -> str:
+    """One spelling for syllables written with either i or y (lý/lí, kỹ/kĩ, mỹ/mĩ, tỷ/tỉ)."""
+    m = _IY_RE.match(word)
+    return word.translate(_Y_TO_I) if m else word
 
 
 @dataclass(frozen=True)
@@ -78,6 +101,7 @@ def band(score: float, thresholds: Thresholds) -> Band:
 
 def _features(words: Sequence[str], synonyms: dict[tuple[str, ...], str]) -> set[str]:
     """Syllables, syllable bigrams and synonym-group ids of one word list."""
+    words = [_spelling(w) for w in words]
     feats = set(words)
     feats.update(f"{a}_{b}" for a, b in zip(words, words[1:], strict=False))
     if synonyms:
@@ -89,12 +113,13 @@ def _features(words: Sequence[str], synonyms: dict[tuple[str, ...], str]) -> set
     return feats
 
 
-@dataclass
+@dataclass(slots=True)
 class _Doc:
-    """One question or title of an entry, in the forms the re-scorer compares."""
+    """One question or title of an entry, in the forms the re-scorer compares (precomputed at
+    index time so a search does set intersections and one batched rapidfuzz call)."""
 
     entry: int
-    folded: str
+    sorted_folded: str  # folded words in sorted order: token_sort_ratio = ratio of these
     fold_feats: frozenset[str]
     acc_feats: frozenset[str]
     fold_mass: float
@@ -108,6 +133,14 @@ class Matcher:
         self._norm = normaliser
         self._ids: list[str] = []
         self._keywords: list[list[str]] = []
+        # Question-frame words, as folded features and as accented ("'"-prefixed) ones.
+        self._light = frozenset(_spelling(fold(w)) for w in normaliser.light_words) | frozenset(
+            f"'{_spelling(w)}" for w in normaliser.light_words
+        )
+        self._reader_cues = {
+            reader: [f" {cue} " for cue in cues] for reader, cues in normaliser.reader_cues.items()
+        }
+        self._sole_reader: list[str | None] = []
         # Synonym phrases: multi-syllable ones match without diacritics; one-syllable ones only
         # with them (folded "so" is both "số" and "sợ").
         self._syn_fold: dict[tuple[str, ...], str] = {}
@@ -119,16 +152,28 @@ class Matcher:
                 if len(words) > 1:
                     self._syn_fold[tuple(fold(phrase).split())] = f"~{n}"
 
-        docs_raw: list[tuple[int, Normalised]] = []
+        # One pass over the texts: each question's features are computed once.
+        raw_docs: list[tuple[int, str, frozenset[str], frozenset[str]]] = []
         entry_feats: list[list[str]] = []
+        df: dict[str, int] = {}
         for entry in entries:
             idx = len(self._ids)
             self._ids.append(entry.id)
+            readers = list(getattr(entry, "audience", None) or [])
+            self._sole_reader.append(readers[0] if len(readers) == 1 else None)
             feats: list[str] = []
             for text in [*entry.questions, entry.title]:
                 norm = normaliser(text)
-                docs_raw.append((idx, norm))
-                feats.extend(_features(norm.folded.split(), self._syn_fold))
+                ff = frozenset(_features(norm.folded.split(), self._syn_fold))
+                af = frozenset(
+                    f"'{t}" for t in _features(norm.accented.split(), self._syn_acc)
+                )
+                raw_docs.append((idx, _sorted_words(norm.folded), ff, af))
+                feats.extend(ff)
+                for t in ff:
+                    df[t] = df.get(t, 0) + 1
+                for t in af:
+                    df[t] = df.get(t, 0) + 1
             kws = []
             for kw in entry.keywords:
                 folded = normaliser(str(kw)).folded
@@ -139,37 +184,31 @@ class Matcher:
             entry_feats.append(feats)
 
         # Inverse document frequency over questions (the unit a message resembles).
-        n_docs = max(len(docs_raw), 1)
-        df: dict[str, int] = {}
-        doc_feats = []
-        for _, norm in docs_raw:
-            ff = _features(norm.folded.split(), self._syn_fold)
-            af = {f"'{t}" for t in _features(norm.accented.split(), self._syn_acc)}
-            doc_feats.append((ff, af))
-            for t in ff | af:
-                df[t] = df.get(t, 0) + 1
+        n_docs = max(len(raw_docs), 1)
         self._idf = {t: math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self._unknown_idf = math.log(1 + (n_docs + 0.5) / 0.5)
+        self._weights: dict[str, float] = {}
+        weight = self._weight
+        self._weights = {t: weight(t) for t in self._idf}
         self._docs: list[_Doc] = []
         self._entry_docs: list[list[int]] = [[] for _ in self._ids]
-        for (idx, norm), (ff, af) in zip(docs_raw, doc_feats, strict=True):
+        for idx, sorted_folded, ff, af in raw_docs:
             self._entry_docs[idx].append(len(self._docs))
             self._docs.append(
                 _Doc(
                     entry=idx,
-                    folded=norm.folded,
-                    fold_feats=frozenset(ff),
-                    acc_feats=frozenset(af),
-                    fold_mass=sum(self._weight(t) for t in ff),
-                    acc_mass=sum(self._weight(t) for t in af),
+                    sorted_folded=sorted_folded,
+                    fold_feats=ff,
+                    acc_feats=af,
+                    fold_mass=sum(map(weight, ff)),
+                    acc_mass=sum(map(weight, af)),
                 )
             )
+        del raw_docs
 
-        self._entry_feats: list[frozenset[str]] = [frozenset() for _ in self._ids]
-        for idx, docs in enumerate(self._entry_docs):
-            self._entry_feats[idx] = frozenset().union(
-                *(self._docs[d].fold_feats for d in docs)
-            ) | frozenset(entry_feats[idx])
+        self._entry_feats: list[frozenset[str]] = [
+            frozenset(feats) for feats in entry_feats
+        ]
 
         # BM25 postings, one document per entry: feature -> [(entry, weight)].
         lengths = [len(f) for f in entry_feats]
@@ -184,6 +223,7 @@ class Matcher:
             counts.append(c)
             for t in c:
                 entry_df[t] = entry_df.get(t, 0) + 1
+        del entry_feats
         self._postings: dict[str, list[tuple[int, float]]] = {}
         for idx, c in enumerate(counts):
             norm_len = BM25_K1 * (1 - BM25_B + BM25_B * lengths[idx] / avg)
@@ -192,9 +232,7 @@ class Matcher:
                 idf = math.log(1 + (n_entries - d + 0.5) / (d + 0.5))
                 w = idf * tf * (BM25_K1 + 1) / (tf + norm_len)
                 self._postings.setdefault(t, []).append((idx, w))
-        self._entry_idf = {
-            t: math.log(1 + (n_entries - d + 0.5) / (d + 0.5)) for t, d in entry_df.items()
-        }
+        del counts
         # Syllables of the knowledge base, for correcting one-letter typos in a message.
         # One-edit neighbours through single-letter deletions (SymSpell): a dict lookup per
         # message word instead of a scan of the vocabulary.
@@ -206,19 +244,36 @@ class Matcher:
                     self._deletes.setdefault(variant, word)
 
     def _weight(self, feature: str) -> float:
+        """Rarity of a feature: bigrams count half, question-frame words a fraction."""
+        cached = self._weights.get(feature)
+        if cached is not None:
+            return cached
         idf = self._idf.get(feature, self._unknown_idf)
-        return idf * BIGRAM_WEIGHT if "_" in feature else idf
+        if "_" in feature:
+            first, _, second = feature.partition("_")
+            if first in self._light and (
+                second in self._light or f"'{second}" in self._light
+            ):
+                idf *= LIGHT_WEIGHT
+            return idf * BIGRAM_WEIGHT
+        return idf * LIGHT_WEIGHT if feature in self._light else idf
 
     def _query_words(self, words: list[str]) -> list[str]:
         """Correct one-letter typos in unknown syllables; keep at most MAX_QUERY_WORDS words."""
         out = []
+        fixed_cache: dict[str, str] = {}
         for w in words:
             if w not in self._vocab_set and len(w) > 3 and not w.isdigit():
-                for variant in (w, *_deletions(w)):
-                    fixed = self._deletes.get(variant)
-                    if fixed is not None and Levenshtein.distance(w, fixed) <= 1:
-                        w = fixed
-                        break
+                fixed = fixed_cache.get(w)
+                if fixed is None:
+                    fixed = w
+                    for variant in (w, *_deletions(w)):
+                        near = self._deletes.get(variant)
+                        if near is not None and Levenshtein.distance(w, near) <= 1:
+                            fixed = near
+                            break
+                    fixed_cache[w] = fixed
+                w = fixed
             out.append(w)
         if len(set(out)) > MAX_QUERY_WORDS:
             # Keep the words of the knowledge base that say most (rarest first), in order.
@@ -235,12 +290,18 @@ class Matcher:
         if len(fwords) > 4 * MAX_QUERY_WORDS:
             fwords = fwords[: 4 * MAX_QUERY_WORDS] + fwords[-MAX_QUERY_WORDS:]
         fwords = self._query_words(fwords)
-        qf = _features(fwords, self._syn_fold)
-        qa: set[str] = set()
+        weight = self._weight
+        qw = {t: weight(t) for t in _features(fwords, self._syn_fold)}
+        qf = qw.keys()
+        qaw: dict[str, float] = {}
         if message.typed_accents:
             awords = message.accented.split()
             if len(awords) == len(message.folded.split()) and len(awords) <= 4 * MAX_QUERY_WORDS:
-                qa = {f"'{t}" for t in _features(awords, self._syn_acc)}
+                qaw = {
+                    f"'{t}": 0.0 for t in _features(awords, self._syn_acc)
+                }
+                for t in qaw:
+                    qaw[t] = weight(t)
 
         # Stage 1: BM25 candidates.
         acc: dict[int, float] = {}
@@ -256,39 +317,64 @@ class Matcher:
         cands = heapq.nlargest(CANDIDATES, acc, key=acc.__getitem__)
 
         # Stage 2: re-score the candidates' questions.
-        q_mass = sum(self._weight(t) for t in qf) or 1.0
-        qa_mass = sum(self._weight(t) for t in qa) or 1.0
-        qtext = message.folded[:FUZZ_CHARS]
+        q_mass = sum(qw.values()) or 1.0
+        qa_mass = sum(qaw.values()) or 1.0
+        qsorted = _sorted_words(message.folded[:FUZZ_CHARS])
         padded = f" {message.folded} "
+        docs = self._docs
         doc_ids = [d for idx in cands for d in self._entry_docs[idx]]
-        ratio_of = fuzz.token_sort_ratio
+        ratios = [0.0] * len(doc_ids)
+        for _, ratio, i in process.extract(
+            qsorted, [docs[d].sorted_folded for d in doc_ids], scorer=fuzz.ratio, limit=None
+        ):
+            ratios[i] = ratio
+        get = qw.__getitem__
+        get_a = qaw.__getitem__
+        qset = set(qf)
+        qaset = set(qaw)
         best: dict[int, float] = {}
-        for d in doc_ids:
-            doc = self._docs[d]
-            ratio = ratio_of(qtext, doc.folded)
-            common = sum(self._weight(t) for t in qf & doc.fold_feats)
+        for d, ratio in zip(doc_ids, ratios, strict=True):
+            doc = docs[d]
+            common = sum(map(get, qset & doc.fold_feats))
             # A long message is not penalised for its story beyond twice the question's size.
             cov = _blend(
                 common / (doc.fold_mass or 1.0),
                 common / (min(q_mass, LONG_FACTOR * doc.fold_mass) or 1.0),
             )
-            if qa:
-                common_a = sum(self._weight(t) for t in qa & doc.acc_feats)
+            if qaset:
+                common_a = sum(map(get_a, qaset & doc.acc_feats))
                 cov_a = _blend(
                     common_a / (doc.acc_mass or 1.0),
                     common_a / (min(qa_mass, LONG_FACTOR * doc.acc_mass) or 1.0),
                 )
                 cov = (1 - ACCENT_SHARE) * cov + ACCENT_SHARE * cov_a
-            score = (1 - FUZZ_SHARE) * cov + FUZZ_SHARE * float(ratio) / 100.0
+            score = (1 - FUZZ_SHARE) * cov + FUZZ_SHARE * ratio / 100.0
             if score > best.get(doc.entry, -1.0):
                 best[doc.entry] = score
+        readers = {r for r, cues in self._reader_cues.items() if any(c in padded for c in cues)}
+        reader = next(iter(readers)) if len(readers) == 1 else None
         for idx in best:
-            whole = sum(self._weight(t) for t in qf & self._entry_feats[idx]) / q_mass
+            whole = sum(map(get, qset & self._entry_feats[idx])) / q_mass
             best[idx] = (1 - ENTRY_SHARE) * best[idx] + ENTRY_SHARE * whole
             if any(kw in padded for kw in self._keywords[idx]):
                 best[idx] += KEYWORD_BONUS
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-        return [Hit(self._ids[idx], round(min(100.0, 100.0 * s), 2)) for idx, s in ranked]
+            if reader is not None and self._sole_reader[idx] == reader:
+                best[idx] += READER_BONUS
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[: max(limit, 2)]
+        scores = [min(100.0, 100.0 * s) for _, s in ranked]
+        if len(scores) > 1 and scores[0] - scores[1] < AMBIGUITY_MARGIN:
+            # Two entries almost equally likely: a wrong answer is worse than offering both.
+            # The confidence drops below the default answer threshold, the order stays.
+            scores = [min(sc, TIE_CAP) for sc in scores]
+        return [
+            Hit(self._ids[idx], round(max(sc, 0.0), 2))
+            for (idx, _), sc in zip(ranked[:limit], scores, strict=False)
+        ]
+
+
+def _sorted_words(text: str) -> str:
+    """Words in sorted order, one i/y spelling: `fuzz.ratio` on these is token_sort_ratio."""
+    return " ".join(sorted(_spelling(w) for w in text.split()))
 
 
 def _deletions(word: str) -> list[str]:

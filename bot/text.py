@@ -74,6 +74,16 @@ class Lexicon(BaseModel):
         default_factory=list,
         description="Sentence-final particles dropped before matching (ạ, nhé, nha...).",
     )
+    light_words: list[str] = Field(
+        default_factory=list,
+        description="Words that frame a question (là gì, thế nào, gồm những) rather than say "
+        "what it is about; the matcher counts them at a fraction of their rarity.",
+    )
+    reader_cues: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Reader (parent, teacher, child) -> phrases that show who is writing; "
+        "entries written for that reader alone are preferred.",
+    )
 
     @field_validator("abbreviations")
     @classmethod
@@ -194,6 +204,11 @@ class Normaliser:
         self.synonyms: list[list[str]] = [
             [canonical(phrase) for phrase in group] for group in lexicon.synonyms
         ]
+        self.light_words: frozenset[str] = frozenset(canonical(w) for w in lexicon.light_words)
+        self.reader_cues: dict[str, list[str]] = {
+            reader: [fold(" ".join(self.expand(canonical(c).split()))) for c in cues]
+            for reader, cues in lexicon.reader_cues.items()
+        }
 
     def _expand_word(self, words: list[str], i: int) -> str:
         word = words[i]

@@ -20,6 +20,7 @@ class E:
     title: str
     questions: list[str]
     keywords: list[str] = field(default_factory=list)
+    audience: list[str] = field(default_factory=lambda: ["child", "parent", "teacher"])
 
 
 ENTRIES = [
@@ -212,6 +213,40 @@ def test_long_rambling_message_keeps_its_question(matcher: Matcher, normalise: N
     story = "hôm qua em đi học về muộn mẹ em mắng em buồn lắm " * 40
     hit = top(matcher, normalise, story + " cho em hỏi tổng đài bảo vệ trẻ em số mấy")
     assert hit.entry_id == "tong-dai-111"
+
+
+def test_i_and_y_spellings_meet(matcher: Matcher, normalise: Normaliser) -> None:
+    # "pháp lí" / "pháp lý", "tâm lí" / "tâm lý": both spellings are correct Vietnamese.
+    with_y = matcher.search(normalise("trợ giúp pháp lý miễn phí"))[0]
+    with_i = matcher.search(normalise("trợ giúp pháp lí miễn phí"))[0]
+    assert with_i == with_y
+    assert with_i.entry_id == "tro-giup-phap-ly"
+
+
+def test_the_writer_picks_between_twin_entries(normalise: Normaliser) -> None:
+    twins = Matcher(
+        [
+            E("dau-hieu-con", "Dấu hiệu con bị xâm hại", ["dấu hiệu trẻ bị xâm hại"],
+              audience=["parent"]),
+            E("dau-hieu-hoc-sinh", "Dấu hiệu học sinh bị xâm hại", ["dấu hiệu trẻ bị xâm hại"],
+              audience=["teacher"]),
+        ],
+        normalise,
+    )
+    assert twins.search(normalise("con tôi có dấu hiệu bị xâm hại ko"))[0].entry_id == (
+        "dau-hieu-con"
+    )
+    assert twins.search(normalise("gv thấy hs lớp tôi có dấu hiệu bị xâm hại"))[0].entry_id == (
+        "dau-hieu-hoc-sinh"
+    )
+
+
+def test_question_frame_words_do_not_make_an_answer(
+    matcher: Matcher, normalise: Normaliser
+) -> None:
+    # Shares only "là gì / như thế nào / có được không" with the entries.
+    hits = matcher.search(normalise("mua xe máy cũ như thế nào, có được không, là gì"))
+    assert not hits or band(hits[0].score, Thresholds()) == "fallback"
 
 
 def test_search_is_deterministic(normalise: Normaliser) -> None:
