@@ -39,7 +39,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.text import Normalised, Normaliser, fold
 
-DEFAULT_HIGH = 38.0
+DEFAULT_HIGH = 43.0
 DEFAULT_LOW = 32.0
 
 CANDIDATES = 8  # entries passed from BM25 to the re-scorer (6-12 rank the eval set alike)
