@@ -102,3 +102,14 @@ def test_example_config_is_valid():
     example = Path(__file__).resolve().parent.parent / "config.example.yaml"
     settings = load_settings(example, env={})
     assert settings.knowledge.path.name == "knowledge"
+
+
+def test_example_config_documents_the_real_defaults():
+    """Whoever copies the example gets the behaviour the bot was measured with."""
+    example = Path(__file__).resolve().parent.parent / "config.example.yaml"
+    from_example = load_settings(example, env={})
+    defaults = load_settings(None, env={})
+    assert from_example.matching == defaults.matching
+    assert from_example.telegram == defaults.telegram
+    assert from_example.privacy == defaults.privacy
+    assert from_example.storage.queue_size == defaults.storage.queue_size
