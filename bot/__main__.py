@@ -148,7 +148,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bot.report import run_report
 
     settings = _settings(args)
-    return run_report(settings.storage.database, days=args.days, csv_path=args.csv)
+    try:  # readable names for ids; the report still runs when the knowledge base is broken
+        kb = _knowledge(settings)
+        names = {entry_id: entry.title for entry_id, entry in kb.entries.items()}
+        names |= {key: category.name for key, category in kb.danger.categories.items()}
+    except KnowledgeError:
+        names = {}
+    return run_report(settings.storage.database, days=args.days, csv_path=args.csv, names=names)
 
 
 def _with_common(add_parser, common: argparse.ArgumentParser):

@@ -224,8 +224,17 @@ _BAND_LABELS = {
 }
 
 
-def render_text(report: Report) -> str:
-    """The report as plain text for a terminal (Vietnamese: staff read it)."""
+def render_text(report: Report, names: dict[str, str] | None = None) -> str:
+    """The report as plain text for a terminal (Vietnamese: staff read it).
+
+    `names` gives a readable name for category and entry ids (from the knowledge base), so
+    staff see "Xâm hại tình dục" rather than only "sexual_abuse".
+    """
+    names = names or {}
+
+    def label(ident: str) -> str:
+        return f"{names[ident]} ({ident})" if ident in names else ident
+
     lines = [
         f"BÁO CÁO TƯƠNG TÁC {report.since} → {report.until} ({report.days} ngày)",
         f"Tổng số tin nhắn: {report.total}",
@@ -242,16 +251,20 @@ def render_text(report: Report) -> str:
     if others:
         lines.append(f"  {'khác (chào hỏi, ...)':<32} {others:>6}")
     lines += ["", "Trường hợp khẩn cấp theo loại:"]
-    lines += [f"  {cat:<32} {n:>6}" for cat, n in report.urgent_by_category] or ["  (không có)"]
+    lines += [
+        f"  {label(cat):<48} {n:>6}" for cat, n in report.urgent_by_category
+    ] or ["  (không có)"]
     lines += ["", "Mục được trả lời nhiều nhất:"]
-    lines += [f"  {entry:<32} {n:>6}" for entry, n in report.top_entries] or ["  (không có)"]
+    lines += [
+        f"  {label(entry):<48} {n:>6}" for entry, n in report.top_entries
+    ] or ["  (không có)"]
     lines += [
         "",
         f"Mục bị đánh giá “không hữu ích” nhiều nhất (tổng: {report.feedback.get('helpful', 0)}"
         f" hữu ích, {report.feedback.get('not_helpful', 0)} không hữu ích):",
     ]
     lines += [
-        f"  {entry:<32} {bad:>4} không hữu ích / {good} hữu ích"
+        f"  {label(entry):<48} {bad:>4} không hữu ích / {good} hữu ích"
         for entry, bad, good in report.not_helpful
     ] or ["  (không có)"]
     lines += [
@@ -264,7 +277,11 @@ def render_text(report: Report) -> str:
         lines.append(f"  {i:>2}. [{group.count}] {group.example}")
         for variant in group.variants:
             lines.append(f"        cũng hỏi: {variant}")
-        target = group.suggested_entry or "(chưa có mục gần: cân nhắc thêm mục mới)"
+        target = (
+            label(group.suggested_entry)
+            if group.suggested_entry
+            else "(chưa có mục gần: cân nhắc thêm mục mới)"
+        )
         lines.append(f"        → nên bổ sung câu hỏi vào mục: {target}")
     return "\n".join(lines) + "\n"
 
@@ -304,6 +321,7 @@ def run_report(
     csv_path: Path | None = None,
     *,
     out: TextIO | None = None,
+    names: dict[str, str] | None = None,
 ) -> int:
     """`python -m bot report [--days N] [--csv FILE]`: print the report; returns an exit code."""
     out = out or sys.stdout
@@ -312,7 +330,7 @@ def run_report(
     except (FileNotFoundError, sqlite3.Error) as exc:
         print(f"Không đọc được nhật ký tương tác: {exc}", file=sys.stderr)
         return 1
-    out.write(render_text(report))
+    out.write(render_text(report, names))
     if csv_path is not None:
         write_csv(report, Path(csv_path))
         out.write(f"Đã ghi CSV: {csv_path}\n")

@@ -190,3 +190,12 @@ async def test_report_on_generated_rows_matches_what_was_written(tmp_path: Path)
     ranked = sorted(expected_entries.items(), key=lambda kv: (-kv[1], kv[0]))
     assert report.top_entries == tuple(ranked[:10])
     assert sum(g.count for g in report.unanswered) <= report.unanswered_total
+
+
+def test_staff_read_names_not_only_ids(db: Path) -> None:
+    report = build_report(db, days=7, now=NOW)
+    names = {"violence": "Bạo lực, đánh đập", "goi-111": "Gọi 111 thế nào?"}
+    text = render_text(report, names)
+    assert "Bạo lực, đánh đập (violence)" in text
+    assert "Gọi 111 thế nào? (goi-111)" in text
+    assert "self-harm" in text  # an id without a name is still shown
