@@ -1,6 +1,7 @@
 """The command line as staff and other tools use it: ask --json, kb check, kb test, chat."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -152,3 +153,18 @@ def test_config_is_accepted_before_or_after_the_command(tmp_path):
         result = run_bot(*args)
         assert result.returncode == 1
         assert "nowhere" in result.stdout
+
+
+def test_run_without_secrets_says_which_are_missing():
+    secrets = ("TELEGRAM_BOT_TOKEN", "BOT_HASH_SECRET")
+    env = {k: v for k, v in os.environ.items() if k not in secrets}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "BOT_HASH_SECRET" in result.stderr
