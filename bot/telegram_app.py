@@ -71,9 +71,6 @@ DELETE_WINDOW = 48 * 3600  # Telegram lets a bot delete messages younger than 48
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 VIETNAM = dt.timezone(dt.timedelta(hours=7))  # no daylight saving
 MAX_FLOOD_WAIT = 600.0  # give up on one request after waiting this long for flood control
-# Handlers running at once (and HTTP connections). At Telegram's 30 messages/s and ~100 ms a
-# round trip, 32 in flight is plenty; more only feeds httpcore's per-request pool bookkeeping.
-DEFAULT_CONCURRENCY = 32
 
 # ---------------------------------------------------------------------------------------------
 # Token masking
@@ -184,7 +181,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     running or waiting, so the table stays as small as the number of busy chats.
     """
 
-    def __init__(self, max_running: int = DEFAULT_CONCURRENCY, max_pending: int = 100_000) -> None:
+    def __init__(self, max_running: int = 32, max_pending: int = 100_000) -> None:
         super().__init__(max_pending)
         self._running = asyncio.Semaphore(max_running)
         self._locks: dict[int, asyncio.Lock] = {}
@@ -304,15 +301,17 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         chat_id: int | str | None,
     ) -> Any:
-        chat_limiter = self._chat_limiter(chat_id) if chat_id is not None else None
-        overall = self._overall if chat_id is not None else None
-        async with contextlib.AsyncExitStack() as stack:
+        # Plain acquires rather than an AsyncExitStack: this runs for every request.
+        # (AsyncLimiter's context exit does nothing, so nothing needs undoing on failure.)
+        if chat_id is not None:
+            chat_limiter = self._chat_limiter(chat_id)
             if chat_limiter is not None:
-                await stack.enter_async_context(chat_limiter)
-            if overall is not None:
-                await stack.enter_async_context(overall)
+                await chat_limiter.acquire()
+            if self._overall is not None:
+                await self._overall.acquire()
+        if not self._resume.is_set():
             await self._resume.wait()
-            return await callback(*args, **kwargs)
+        return await callback(*args, **kwargs)
 
     async def process_request(
         self,
@@ -371,7 +370,7 @@ class BotState:
     responder: Responder
     log: InteractionLog
     admins: frozenset[int]
-    alert_chat_id: int | None
+    alerts: StaffAlerts | None
     blocked_logged: set[int] = field(default_factory=set)
     purge_task: asyncio.Task[None] | None = None
     started: bool = False
@@ -571,8 +570,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     reply = responder.respond(text, audience)
     ref = state.log.record(user.id, audience, text, reply) if user is not None else None
     await _send_reply(update, context, reply, ref)
-    if reply.urgent:
-        await _alert_staff(context, state, reply, text, audience, ref)
+    if reply.urgent and state.alerts is not None:  # queued: never delays this chat or others
+        state.alerts.post(alert_text(responder, reply, text, audience, ref))
 
 
 async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -628,40 +627,108 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+ALERT_MESSAGE_CHARS = 1000  # of the (redacted) message quoted in an alert
+ALERT_QUEUE = 10_000  # alerts waiting to be sent; beyond this the oldest is dropped (and logged)
+
+
 def alert_text(
     responder: Responder, reply: Reply, text: str, audience: str | None, ref: str | None,
     now: dt.datetime | None = None,
 ) -> str:
-    """The staff alert for an urgent case: no Telegram id, name or username, message redacted."""
+    """The staff alert for an urgent case (HTML): no Telegram id, name or username, message
+    redacted. Wording from `ui.staff_alert`; every value escaped, the marker in bold."""
     ui = responder.ui
     now = now or dt.datetime.now(VIETNAM)
-    who = getattr(ui.role_buttons, audience) if audience in AUDIENCES else "?"
-    lines = [
-        f"<b>{tui.escape(ui.urgent_marker)}</b> · {tui.escape(reply.category or '?')}",
-        f"«{tui.escape(redact(text)[:1000])}»",
-        f"{tui.escape(who)} · {now:%H:%M %d/%m/%Y} · #{tui.escape(ref or '-')}",
-    ]
-    return "\n".join(lines)
+    who = getattr(ui.role_buttons, audience) if audience in AUDIENCES else ui.staff_audience_unknown
+    message = redact(text)[:ALERT_MESSAGE_CHARS]
+    while len(tui.escape(message)) > 3 * ALERT_MESSAGE_CHARS:  # '&' and '<' grow when escaped
+        message = message[: len(message) * 3 // 4]
+    return tui.escape(ui.staff_alert).format(
+        marker=f"<b>{tui.escape(ui.urgent_marker)}</b>",
+        category=tui.escape(reply.category or "?"),
+        message=tui.escape(message),
+        audience=tui.escape(who),
+        time=f"{now:%H:%M %d/%m/%Y}",
+        ref=tui.escape(ref or "-"),
+    )
 
 
-async def _alert_staff(
-    context: ContextTypes.DEFAULT_TYPE,
-    state: BotState,
-    reply: Reply,
-    text: str,
-    audience: str | None,
-    ref: str | None,
-) -> None:
-    if state.alert_chat_id is None:
-        return
-    try:
-        await context.bot.send_message(
-            state.alert_chat_id,
-            alert_text(state.responder, reply, text, audience, ref),
-            parse_mode=ParseMode.HTML,
-        )
-    except TelegramError as exc:
-        logger.error("staff alert not delivered: %s", type(exc).__name__)
+class StaffAlerts:
+    """Sends staff alerts from one background task, so no user's reply waits for them.
+
+    The staff chat is a group: Telegram allows about 20 messages a minute there, and the rate
+    limiter holds a request back until that allows it. Awaited in the handler, a burst of urgent
+    messages would hold every running-update slot and stall the whole bot; queued here, the
+    urgent replies go out at once and alerts that pile up are joined into as few messages as
+    fit under Telegram's length limit (each alert stays whole).
+    """
+
+    def __init__(self, chat_id: int, queue_size: int = ALERT_QUEUE) -> None:
+        self.chat_id = chat_id
+        self._pending: deque[str] = deque()
+        self._queue_size = queue_size
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    def post(self, html_text: str) -> None:
+        """Queue one alert; never blocks."""
+        if len(self._pending) >= self._queue_size:
+            self._pending.popleft()
+            self.dropped += 1
+            logger.error("staff alert queue full: oldest alert dropped (see the staff report)")
+        self._pending.append(html_text)
+        self._idle.clear()
+        self._wakeup.set()
+
+    def start(self, bot: Any) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(bot), name="staff-alerts")
+
+    async def flush(self, timeout: float) -> bool:
+        """Wait until every queued alert was sent (or given up on); False on timeout."""
+        if self._task is None:
+            return not self._pending
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Send what is queued (up to `timeout`), then end the task."""
+        if self._task is None:
+            return
+        if not await self.flush(timeout):
+            logger.error("%d staff alert(s) not sent before shutdown", len(self._pending))
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _batch(self) -> str:
+        parts = [self._pending.popleft()]
+        size = len(parts[0])
+        while self._pending and size + 2 + len(self._pending[0]) <= tui.CHUNK_LIMIT:
+            size += 2 + len(self._pending[0])
+            parts.append(self._pending.popleft())
+        return "\n\n".join(parts)
+
+    async def _run(self, bot: Any) -> None:
+        while True:
+            if not self._pending:
+                self._idle.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            text = self._batch()
+            try:
+                await bot.send_message(self.chat_id, text, parse_mode=ParseMode.HTML)
+            except TelegramError as exc:
+                logger.error("staff alert not delivered: %s", type(exc).__name__)
 
 
 def _is_admin(update: Update, state: BotState) -> bool:
@@ -706,7 +773,6 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _send_plain(update, context, ui.not_admin)
         return
     figures = _Figures(await state.log.day_stats())
-    figures.setdefault("answered", figures.get("answer", "?"))
     await _send_plain(update, context, ui.stats.format_map(figures))
 
 
@@ -747,9 +813,18 @@ async def on_startup(app: Application) -> None:
         return
     state.started = True
     await state.log.start()
+    if state.alerts is not None:
+        state.alerts.start(app.bot)
     state.purge_task = asyncio.create_task(
         purge_daily(state.log, state.settings.privacy.retention_days), name="daily-purge"
     )
+
+
+async def on_stop(app: Application) -> None:
+    """Send the staff alerts still queued while the bot can still send (`post_stop`)."""
+    state: BotState = app.bot_data[STATE]
+    if state.alerts is not None:
+        await state.alerts.stop()
 
 
 async def on_shutdown(app: Application) -> None:
@@ -758,6 +833,7 @@ async def on_shutdown(app: Application) -> None:
     if not state.started:
         return
     state.started = False
+    await on_stop(app)
     if state.purge_task is not None:
         state.purge_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -774,7 +850,7 @@ def build_application(
     *,
     responder: Responder | None = None,
     log: InteractionLog | None = None,
-    max_running: int = DEFAULT_CONCURRENCY,
+    max_running: int | None = None,
 ) -> Application:
     """The configured `Application`: handlers, limiter, per-chat ordering, lifecycle hooks."""
     settings.require_telegram_secrets()
@@ -794,6 +870,10 @@ def build_application(
             queue_size=settings.storage.queue_size,
         )
     limits = settings.telegram.rate_limit
+    # Handlers running at once, and HTTP connections (`telegram.concurrency`, default 32: at
+    # Telegram's 30 messages/s and ~100 ms a round trip that is plenty; more only feeds
+    # httpcore's per-request pool bookkeeping).
+    max_running = max_running or settings.telegram.concurrency
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -810,6 +890,7 @@ def build_application(
         .get_updates_request(HTTPXRequest(connection_pool_size=2, connect_timeout=5,
                                           read_timeout=30, pool_timeout=5))
         .post_init(on_startup)
+        .post_stop(on_stop)
         .post_shutdown(on_shutdown)
     )
     if settings.telegram.base_url:
@@ -823,7 +904,8 @@ def build_application(
         responder=responder,
         log=log,
         admins=frozenset(settings.admins),
-        alert_chat_id=settings.alerts.chat_id,
+        alerts=StaffAlerts(settings.alerts.chat_id) if settings.alerts.chat_id is not None
+        else None,
     )
     add_handlers(app)
     return app

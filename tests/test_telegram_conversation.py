@@ -312,6 +312,37 @@ async def test_urgent_message_goes_first_alone_and_alerts_staff(start_bot) -> No
     assert row["urgent"] == 1 and row["ref"] in alert
 
 
+async def test_burst_of_urgent_messages_is_not_held_back_by_the_staff_chat_limit(start_bot) -> None:  # type: ignore[no-untyped-def]
+    # The staff chat is a group (about 20 messages a minute). Alerts must neither delay the
+    # children's urgent replies nor stall other chats, and none may be lost.
+    bot: RunningBot = await start_bot(
+        alerts={"chat_id": ALERT_CHAT_ID}, telegram={"concurrency": 4}
+    )
+    api, responder = bot.api, bot.state.responder
+    text = _urgent_text(responder)
+    parts = len(responder.respond(text).parts)
+    chats = [CHAT + i for i in range(30)]
+    for chat in chats:
+        api.message(chat, text)
+    question, _ = _answered_question(responder)
+    api.message(CHAT + 100, question)
+    await api.wait_for(
+        lambda: all(len(api.sent_to(chat)) >= parts for chat in chats)
+        and api.sent_to(CHAT + 100), timeout=10,
+    )
+    alerts = await api.wait_sent(ALERT_CHAT_ID, 1)
+    await bot.flush_log()
+    refs = [row["ref"] for row in bot.db_rows("urgent = 1")]
+    assert len(refs) == len(chats)
+    await api.wait_for(
+        lambda: all(any(ref in a.text for a in api.sent_to(ALERT_CHAT_ID)) for ref in refs),
+        timeout=10,
+    )
+    alerts = api.sent_to(ALERT_CHAT_ID)
+    assert len(alerts) < len(chats)  # joined while the group limit holds them back
+    assert all(len(a.text) <= 4096 for a in alerts)
+
+
 async def test_reload_swaps_knowledge_and_keeps_old_one_on_error(start_bot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     copy = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, copy)

@@ -100,6 +100,30 @@ def test_staff_alert_has_no_identity_and_redacts_the_message(responder: Responde
         assert secret not in alert
 
 
+def test_staff_alert_follows_the_ui_template_with_values_escaped(responder: Responder) -> None:
+    ui = responder.ui
+    reply = Reply(parts=("x",), urgent=True, category="bao-luc", band="fallback")
+    alert = alert_text(
+        responder, reply, "bố đánh em <3 & em sợ", None, "Ref_1",
+        now=dt.datetime(2024, 5, 1, 21, 5, tzinfo=dt.timezone(dt.timedelta(hours=7))),
+    )
+    assert alert == html.escape(ui.staff_alert, quote=False).format(
+        marker=f"<b>{html.escape(ui.urgent_marker, quote=False)}</b>",
+        category="bao-luc",
+        message="bố đánh em &lt;3 &amp; em sợ",
+        audience=html.escape(ui.staff_audience_unknown, quote=False),
+        time="21:05 01/05/2024",
+        ref="Ref_1",
+    )
+
+
+def test_staff_alert_stays_under_telegram_limit_for_a_long_message(responder: Responder) -> None:
+    reply = Reply(parts=("x",), urgent=True, category="bao-luc", band="fallback")
+    alert = alert_text(responder, reply, "<&>" * 3000, "child", "r")
+    assert len(alert) <= tui.MESSAGE_LIMIT
+    assert "&lt;&amp;&gt;" in alert
+
+
 def test_tokens_are_masked_in_any_text() -> None:
     token = "123456789:AAF-abcdefghijklmnopqrstuvwxyz_012345"
     assert token not in mask_tokens(f"POST https://api.telegram.org/bot{token}/getMe")
