@@ -3,7 +3,9 @@
 Run: python bench/triage_eval.py. bench/quality.py imports `triage_figures()`.
 Recall must be 100% (a missed emergency is the worst bug); false alarms at most 5%, on the
 combined sets and on each set alone. The blind set (tests/data/triage_blind.yaml) was written
-before the rules were read; its second half (odd positions) was held out while tuning.
+before the rules were read; its second half (odd positions) was held out while tuning. The fresh
+set (tests/data/triage_fresh.yaml) was written by a third author before reading the rules; its
+honest held-out figures, measured before any tuning on it, were recall 73.7% and 12.6% false alarms.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ LEXICON = ROOT / "knowledge" / "lexicon.yaml"
 URGENT = ROOT / "tests" / "data" / "triage_urgent.yaml"
 TRICKY = ROOT / "tests" / "data" / "triage_tricky.yaml"
 BLIND = ROOT / "tests" / "data" / "triage_blind.yaml"
+FRESH = ROOT / "tests" / "data" / "triage_fresh.yaml"
 
 
 def _load(path: Path) -> dict:
@@ -40,9 +43,11 @@ def build_triage() -> tuple[Triage, Normaliser, DangerFile]:
 def load_named_sets() -> dict[str, tuple[list[dict], list[str]]]:
     """Each test set by name: (urgent messages with expected category, tricky messages)."""
     blind = _load(BLIND)
+    fresh = _load(FRESH)
     return {
         "tuned": (_load(URGENT)["messages"], _load(TRICKY)["messages"]),
         "blind": (blind["urgent"], blind["not_urgent"]),
+        "fresh": (fresh["urgent"], fresh["not_urgent"]),
     }
 
 
@@ -101,12 +106,19 @@ def triage_figures() -> dict:
             example_failures.append(f"{text} -> {got} (want {expected})")
 
     messages = [normaliser(item["text"]) for item in urgent] + [normaliser(t) for t in tricky]
-    rounds = 20
-    start = time.perf_counter()
+    rounds = 21
+    runs: list[list[float]] = [[] for _ in messages]
     for _ in range(rounds):
-        for message in messages:
+        for i, message in enumerate(messages):
+            start = time.perf_counter()
             triage.assess(message)
-    per_message_ms = (time.perf_counter() - start) * 1000 / (rounds * len(messages))
+            runs[i].append(time.perf_counter() - start)
+    per_message_ms = sum(map(sum, runs)) * 1000 / (rounds * len(messages))
+    # Each message's median run: a scheduler pause on a busy machine (several ms, random
+    # rounds) says nothing about triage, while a message that is slow every time still shows.
+    medians = sorted(sorted(r)[rounds // 2] for r in runs)
+    p50_ms = medians[len(medians) // 2] * 1000
+    p99_ms = medians[int(len(medians) * 0.99)] * 1000
     long_text = " ".join(t for t in tricky) * 10
     long_message = normaliser(long_text[:20_000])
     start = time.perf_counter()
@@ -132,6 +144,8 @@ def triage_figures() -> dict:
         "wrong_category": wrong_category,
         "example_failures": example_failures,
         "ms_per_message": round(per_message_ms, 4),
+        "ms_p50": round(p50_ms, 4),
+        "ms_p99": round(p99_ms, 4),
         "ms_20000_chars": round(long_ms, 2),
         "ms_20000_dense_chars": round(dense_ms, 2),
         "per_set": per_set_figures(),
@@ -153,7 +167,8 @@ def main() -> int:
     print(f"category agreement on urgent set: {figures['category_agreement']:.1%}")
     print(f"categories missing from urgent set: {figures['categories_missing'] or 'none'}")
     print(
-        f"speed: {figures['ms_per_message']} ms/message, "
+        f"speed: {figures['ms_per_message']} ms/message mean, p50 {figures['ms_p50']} ms, "
+        f"p99 {figures['ms_p99']} ms, "
         f"{figures['ms_20000_chars']} ms for 20,000 chars "
         f"({figures['ms_20000_dense_chars']} ms when dense with danger words)"
     )

@@ -12,6 +12,11 @@ diacritics must agree with the phrase's diacritics (a mark the phrase lacks cost
 a typo in a word of four letters or more (only when the typed word is not itself a correct
 syllable, so "chat" is never "chết"), a wrong tone, or one extra word inside a phrase of three or
 more words. Raw Telex leftovers ("chets", "tuwj") are decoded too.
+
+Any phrase, cue or idiom may name a word set ("$me sợ $everyday_fear"), so one line covers a
+family of wordings. Cues that can only cancel an alarm (negations, idioms, questions, topics,
+settled matters) are read strictly when the writer typed diacritics: "cha" is then not "chả".
+A category's `short_messages` ("cứu", "e sợ") count only as the whole message.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ _CLAUSE_SPLIT = re.compile(r"[.!?;:,\n\r…]+")
 _ADULT_AUDIENCES = {"parent", "teacher"}
 # Hits an idiom can cancel (questions and negations are never part of an idiom's meaning).
 _MASKABLE = {"harm", "part", "disclosure", "adult", "other"}
+# Cue kinds that can only cancel an alarm (read strictly when the writer typed diacritics).
+_CANCELLING = {"negation", "idiom", "question", "topic", "settled"}
 
 # A folded Vietnamese syllable: optional onset, one to three vowels, optional final consonant.
 _SYLLABLE = re.compile(
@@ -73,6 +80,11 @@ class Category(BaseModel):
         description="Groups of words that signal this danger when ALL appear close together "
         "(within `together_window` words), in any order (['dọa', 'ảnh'] catches 'có ảnh của "
         "em và dọa gửi'). A member '$name' stands for any phrase of word set `name`.",
+    )
+    short_messages: list[str] = Field(
+        default_factory=list,
+        description="Whole messages that are urgent on their own ('cứu', 'e sợ'): they count "
+        "only when the message holds nothing else, so 'cứu' in 'nghiên cứu' never fires.",
     )
     negatable: bool = Field(True, description="A negation before the phrase cancels it.")
     questions_suppress: bool = Field(
@@ -183,7 +195,26 @@ class DangerFile(BaseModel):
                 for member in group:
                     if member.startswith("$") and member[1:] not in self.word_sets:
                         raise ValueError(f"{cat_id}: together {group}: no word set '{member[1:]}'")
+            for phrase in cat.phrases + cat.short_messages:
+                self._check_sets(f"{cat_id}: '{phrase}'", phrase)
+        for label in (
+            "negations",
+            "clause_breaks",
+            "question_cues",
+            "disclosure_cues",
+            "adult_cues",
+            "idioms",
+            "topic_cues",
+            "settled_cues",
+        ):
+            for phrase in getattr(self, label):
+                self._check_sets(f"{label}: '{phrase}'", phrase)
         return self
+
+    def _check_sets(self, where: str, phrase: str) -> None:
+        for word in phrase.split():
+            if word.startswith("$") and word[1:] not in self.word_sets:
+                raise ValueError(f"{where}: no word set '{word[1:]}'")
 
     def examples(self) -> list[tuple[str, str | None]]:
         """(message, expected category id or None) for every example in the file."""
@@ -252,6 +283,16 @@ class _Hit:
     phrase: _Phrase
     start: int
     end: int  # exclusive
+
+
+def expand_sets(text: str, word_sets: dict[str, list[str]]) -> list[str]:
+    """Every wording of a phrase whose words may name a word set: "$me sợ ma" stands for
+    "em sợ ma", "con sợ ma"... so one line covers a whole family of wordings."""
+    out = [""]
+    for word in text.split():
+        options = word_sets[word[1:]] if word.startswith("$") and len(word) > 1 else [word]
+        out = [f"{head} {option}".strip() for head in out for option in options]
+    return out
 
 
 def _pair(norm: Normalised) -> list[_Tok]:
@@ -334,6 +375,7 @@ class _Index:
 
     def __init__(self, phrases: list[_Phrase], max_gap: int, common: set[str]) -> None:
         self.max_gap = max_gap
+        self.exact = False  # set per scan: typed words must carry the phrase's own marks
         self.common = common
         self.by_first: dict[str, list[_Phrase]] = {}
         self.fuzzy_first: dict[str, set[str]] = {}  # delete-variant -> phrase first tokens
@@ -369,9 +411,13 @@ class _Index:
     def token_cost(self, tok: _Tok, want: _Tok, fuzzy: bool) -> int | None:
         """0 for a match, 1 for a match with one edit, None for no match."""
         if tok.folded == want.folded:
+            if self.exact:
+                return 0 if tok.accented == want.accented else None
             if _marks_agree(tok.accented, want.accented):
                 return 0
             return 1 if fuzzy and len(want.folded) >= 4 else None
+        if self.exact:
+            return None
         if _telex(tok.folded) == want.folded:
             return 0
         if (
@@ -429,10 +475,11 @@ class _Index:
             found = self._reach[folded] = frozenset(words)
         return found
 
-    def scan(self, toks: list[_Tok]) -> list[_Hit]:
+    def scan(self, toks: list[_Tok], exact: bool = False) -> list[_Hit]:
         """Every phrase occurrence in a clause. The clause is read in bounded chunks: a phrase
         needing a word that no token within its reach could match is skipped without the
         costly walk, so a 20,000-character message stays fast and nothing is dropped."""
+        self.exact = exact
         hits: list[_Hit] = []
         n = len(toks)
         reaches = [self.reach(tok.folded) for tok in toks]
@@ -506,6 +553,14 @@ class Triage:
             norm = normaliser(value)
             self._teencode[canonical(key)] = _pair(norm)
         self._order = {cat_id: i for i, cat_id in enumerate(danger.categories)}
+        # folded whole message -> (category, phrase) for the cries that stand alone
+        self._short: dict[str, tuple[str, str]] = {}
+        for cat_id, cat in danger.categories.items():
+            for text in cat.short_messages:
+                for wording in expand_sets(text, danger.word_sets):
+                    key = " ".join(t.folded for t in self._expand(_pair(normaliser(wording))))
+                    self._short.setdefault(key, (cat_id, wording))
+        self._short_len = max((len(k) for k in self._short), default=0)
         self._other_id = next(
             (cid for cid, c in danger.categories.items() if c.role == "other_child"), None
         )
@@ -522,7 +577,8 @@ class Triage:
             group: int = -1,
             label: str | None = None,
         ) -> None:
-            for text in texts:
+            expanded = [w for text in texts for w in expand_sets(text, danger.word_sets)]
+            for text in expanded:
                 compiled = self._compile(kind, category, text, fuzzy, group, label)
                 key = (kind, category, compiled.items, group, compiled.text)
                 if compiled.words and key not in seen:
@@ -553,7 +609,14 @@ class Triage:
             [p for p in phrases if p.kind in danger_kinds], danger.max_gap, common
         )
         self._cue_index = _Index(
-            [p for p in phrases if p.kind not in danger_kinds], danger.max_gap, common
+            [p for p in phrases if p.kind not in danger_kinds | _CANCELLING],
+            danger.max_gap,
+            common,
+        )
+        # Cues that CANCEL an alarm must be read as typed: when the writer uses diacritics,
+        # "cha" is not the negation "chả" and "ma" is not "mà" (err toward urgent).
+        self._cancel_index = _Index(
+            [p for p in phrases if p.kind in _CANCELLING], danger.max_gap, common
         )
 
     def _compile(
@@ -603,6 +666,10 @@ class Triage:
         harms: list[_Hit] = []
         kinds: set[str] = set()
         parts: dict[int, list[tuple[int, str]]] = {}  # group -> (word position, member)
+        if len(message.folded) <= self._short_len * 2:
+            short = self._short_message(message)
+            if short is not None:
+                return short
         clauses = self._clauses(message)
         found = [self._danger_index.scan(toks) for toks in clauses]
         if not any(found):
@@ -611,7 +678,11 @@ class Triage:
         for toks, danger_hits in zip(clauses, found, strict=True):
             base = offset
             offset += len(toks)
-            hits = danger_hits + self._cue_index.scan(toks)
+            hits = (
+                danger_hits
+                + self._cue_index.scan(toks)
+                + self._cancel_index.scan(toks, exact=message.typed_accents)
+            )
             masks = _Masks(hits, len(toks), danger.negation_window, danger.max_gap)
             for hit in hits:
                 kind = hit.phrase.kind
@@ -670,6 +741,25 @@ class Triage:
             entry_id=harm.entry_id,
             entry_id_adult=harm.entry_id_adult,
             phrase=best.phrase.text,
+        )
+
+    def _short_message(self, message: Normalised) -> UrgentMatch | None:
+        """A message that is nothing but a cry ("cuu", "e so"): urgent in its own category."""
+        key = " ".join(t.folded for t in self._expand(_pair(message)))
+        found = self._short.get(key)
+        if found is None:
+            return None
+        cat_id, wording = found
+        cat = self._danger.categories[cat_id]
+        return UrgentMatch(
+            category=cat_id,
+            name=cat.name,
+            speaker="child",
+            reply_child=cat.reply_child,
+            reply_adult=cat.reply_adult,
+            entry_id=cat.entry_id,
+            entry_id_adult=cat.entry_id_adult,
+            phrase=wording,
         )
 
     def _group_start(self, members: list[tuple[int, str]], size: int) -> int | None:

@@ -232,3 +232,68 @@ def test_staff_can_add_a_phrase() -> None:
     triage = Triage(DangerFile.model_validate(raw), NORMALISER)
     match = triage.assess(NORMALISER("em bị cho uong ruou say"))
     assert match is not None and match.category == "physical_violence"
+
+
+def test_fresh_set_is_big_and_covers_every_category() -> None:
+    urgent, tricky = NAMED_SETS["fresh"]
+    assert len(urgent) >= 150 and len(tricky) >= 120
+    for category in DANGER.categories:
+        assert sum(item["category"] == category for item in urgent) >= 12, category
+
+
+@pytest.mark.parametrize("text", ["cuu", "CỨU!!!", "e so", "em sợ quá 😭", "help", "SOS"])
+def test_a_bare_cry_is_urgent(text: str) -> None:
+    assert assess(text) is not None
+
+
+@pytest.mark.parametrize("text", ["nghiên cứu khoa học", "cứu hộ giao thông", "sợ ma"])
+def test_cry_words_inside_other_words_are_not(text: str) -> None:
+    assert assess(text) is None
+
+
+def test_word_sets_inside_idioms() -> None:
+    # "$schoolwork ... muốn chết", "$me sợ $everyday_fear $intens"
+    assert assess("bài này khó muốn chết") is None
+    assert assess("em ghét môn hóa muốn chết") is None
+    assert assess("em sợ ma lắm, tối không dám đi vệ sinh") is None
+    assert assess("em muốn chết") is not None
+    assert assess("em sợ bố lắm, bố say rượu là đánh em") is not None
+
+
+def test_a_cancelling_cue_must_be_typed_as_written() -> None:
+    # typed with diacritics, "cha" (a man) is not the negation "chả"
+    assert assess("thằng cha lạ cứ rình ngoài cổng nhà em mấy đêm nay") is not None
+    assert assess("em chả bị ai đánh cả") is None
+    assert assess("em cha bi ai danh ca") is None  # no diacritics typed: read leniently
+
+
+def test_someone_demanding_secrecy_makes_a_question_real() -> None:
+    assert (
+        assess("cô trên fb rủ em sang biên giới rửa bát, bảo đừng nói bme, em có nên đi ko")
+        is not None
+    )
+
+
+def test_every_phrase_keeps_its_words_after_normalising() -> None:
+    """A phrase whose word the normaliser drops ("ảnh hở" -> "ảnh") silently widens to
+    something staff never meant; every word must survive."""
+    texts = [w for items in DANGER.word_sets.values() for w in items]
+    for cat in DANGER.categories.values():
+        texts += cat.phrases + cat.short_messages + [m for g in cat.together for m in g]
+    texts += DANGER.question_cues + DANGER.disclosure_cues + DANGER.idioms + DANGER.adult_cues
+    shrunk = []
+    for text in texts:
+        for part in text.split("..."):
+            words = [w for w in part.split() if not w.startswith("$")]
+            if len(words) != len(part.split()):
+                continue
+            if words and len(NORMALISER(" ".join(words)).accented.split()) < len(words):
+                shrunk.append(text)
+    assert shrunk == []
+
+
+def test_unknown_word_set_in_an_idiom_is_rejected() -> None:
+    raw = yaml.safe_load((Path(__file__).parent.parent / "knowledge" / "danger.yaml").read_text())
+    raw["idioms"].append("$no_such_set muốn chết")
+    with pytest.raises(ValidationError):
+        DangerFile.model_validate(raw)
