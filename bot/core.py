@@ -7,6 +7,8 @@ the knowledge base comes in already loaded, and a reload swaps the whole `Respon
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +20,7 @@ from bot.triage import Triage, UrgentMatch
 Audience = Literal["child", "parent", "teacher"]
 Band = Literal["answer", "did-you-mean", "fallback", "smalltalk"]
 SUGGESTION_COUNT = 3
+CACHE_SIZE = 4096  # replies kept for repeated messages ("111 là gì" arrives again and again)
 
 
 @dataclass(frozen=True)
@@ -55,13 +58,22 @@ def _clean_audience(audience: str | None) -> Audience | None:
 class Responder:
     """Answers messages from one validated knowledge base."""
 
-    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        thresholds: Thresholds | None = None,
+        *,
+        cache_size: int = CACHE_SIZE,
+    ) -> None:
         self.kb = kb
         self.ui = kb.ui
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb.lexicon)
         self.triage = Triage(kb.danger, self.normalise)
         self.matcher = Matcher(kb.entries.values(), self.normalise)
+        # Replies to recent messages, keyed by a digest of the text so no message is kept.
+        self._cache: OrderedDict[bytes, Reply] = OrderedDict()
+        self._cache_size = cache_size
         self._smalltalk = {
             fold(canonical(phrase)): talk.reply
             for talk in kb.ui.smalltalk
@@ -70,9 +82,26 @@ class Responder:
 
     # -- the main path -------------------------------------------------------------------
     def respond(self, text: str | None, audience: str | None = None) -> Reply:
-        """Reply to one message. Triage runs first and no match can suppress its reply."""
+        """Reply to one message. Triage runs first and no match can suppress its reply.
+
+        The reply depends only on the text, the audience and this (immutable) knowledge base,
+        so repeated messages are answered from a small cache.
+        """
         audience = _clean_audience(audience)
-        message = self.normalise(text or "")
+        key = hashlib.blake2b(f"{audience}\x00{text or ''}".encode(), digest_size=16).digest()
+        reply = self._cache.get(key)
+        if reply is not None:
+            self._cache.move_to_end(key)
+            return reply
+        reply = self._respond(text or "", audience)
+        if self._cache_size:
+            self._cache[key] = reply
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return reply
+
+    def _respond(self, text: str, audience: Audience | None) -> Reply:
+        message = self.normalise(text)
         urgent = self.triage.assess(message)
         hits = self.matcher.search(message, limit=SUGGESTION_COUNT) if message.folded else []
         best = hits[0] if hits else None

@@ -137,3 +137,14 @@ def test_every_topic_of_the_menu_has_entries(responder, kb):
 
 def test_unknown_entry_button_is_not_an_error(responder):
     assert responder.answer_entry("khong-con-ton-tai") is None
+
+
+def test_repeated_messages_keep_their_audience(kb):
+    responder = Responder(kb)
+    entry = next(e for e in kb.entries.values() if e.answer_for("child") != e.answer_for(None))
+    question = entry.questions[0]
+    first = responder.respond(question, "child")
+    assert responder.respond(question, "child") == first
+    if first.entry_id == entry.id:
+        assert responder.respond(question, "parent").parts[0] == entry.answer_for("parent")
+    assert responder.respond(question, None) == Responder(kb, cache_size=0).respond(question)
