@@ -17,6 +17,11 @@ Any phrase, cue or idiom may name a word set ("$me sợ $everyday_fear"), so one
 family of wordings. Cues that can only cancel an alarm (negations, idioms, questions, topics,
 settled matters) are read strictly when the writer typed diacritics: "cha" is then not "chả".
 A category's `short_messages` ("cứu", "e sợ") count only as the whole message.
+
+When no phrase fires, a second stage (`safety_net` in the danger file) catches wordings nobody
+listed: a real person ("em", "con tôi", "bạn em", passive "bị") within a few words of a broad harm
+word, unless the message is a knowledge question, an idiom, a negation or a game/film/homework.
+Its alarms carry a phrase starting with "~" so staff can tell them apart.
 """
 
 from __future__ import annotations
@@ -119,6 +124,46 @@ class Category(BaseModel):
         return value
 
 
+class SafetyNet(BaseModel):
+    """Second stage, tried only when no phrase fired: a real person near a harm word.
+
+    Phrase rules catch wordings somebody listed; new wordings of a real emergency almost
+    always still name a person ("em", "con tôi", "bạn em") close to a broad harm word ("tát",
+    "nhốt", "sờ"). The net fires on that pair unless the message is a knowledge question, an
+    idiom, a negation, a settled matter or one of its own `blockers` (game, film, homework).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    window: int = Field(
+        6, ge=1, le=40, description="Most words between a person and a harm word."
+    )
+    negation_window: int = Field(
+        2, ge=0, le=10, description="A negation this close before a harm word cancels it."
+    )
+    persons: list[str] = Field(
+        min_length=1,
+        description="Words naming a real person: the writer ('em', 'mình'), a child in the "
+        "writer's care ('con tôi', 'bé nhà'), another child ('bạn em').",
+    )
+    words: dict[str, list[str]] = Field(
+        min_length=1,
+        description="Harm category id -> broad harm words; the first category (in "
+        "`categories` order) whose word fires names the alarm.",
+    )
+    blockers: list[str] = Field(
+        default_factory=list,
+        description="Cues that cancel the net only (never a phrase rule): games, films, "
+        "homework, jokes ('trong game', 'đùa thôi').",
+    )
+    not_harm: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Category id (or 'all') -> everyday wordings holding or causing a harm "
+        "word of that category ('xe đạp', 'ngã xe', 'free fire'): the net ignores such a "
+        "harm word overlapping one or starting within `max_gap` words after it.",
+    )
+
+
 class DangerFile(BaseModel):
     """Schema of knowledge/danger.yaml."""
 
@@ -156,6 +201,7 @@ class DangerFile(BaseModel):
         description="Word -> expansion used by triage only, until lexicon.yaml has it.",
     )
     categories: dict[str, Category] = Field(min_length=1)
+    safety_net: SafetyNet | None = None
 
     @field_validator("categories")
     @classmethod
@@ -197,6 +243,20 @@ class DangerFile(BaseModel):
                         raise ValueError(f"{cat_id}: together {group}: no word set '{member[1:]}'")
             for phrase in cat.phrases + cat.short_messages:
                 self._check_sets(f"{cat_id}: '{phrase}'", phrase)
+        if self.safety_net is not None:
+            net = self.safety_net
+            for cat_id, words in net.words.items():
+                cat = self.categories.get(cat_id)
+                if cat is None or cat.role != "harm":
+                    raise ValueError(f"safety_net: words: '{cat_id}' is not a harm category")
+                for phrase in words:
+                    self._check_sets(f"safety_net: {cat_id}: '{phrase}'", phrase)
+            for cat_id in net.not_harm:
+                if cat_id != "all" and cat_id not in net.words:
+                    raise ValueError(f"safety_net: not_harm: '{cat_id}' is not a net category")
+            everyday = [p for ps in net.not_harm.values() for p in ps]
+            for phrase in net.persons + net.blockers + everyday:
+                self._check_sets(f"safety_net: '{phrase}'", phrase)
         for label in (
             "negations",
             "clause_breaks",
@@ -618,6 +678,31 @@ class Triage:
         self._cancel_index = _Index(
             [p for p in phrases if p.kind in _CANCELLING], danger.max_gap, common
         )
+        self._net = danger.safety_net
+        self._net_index: _Index | None = None
+        self._net_block = _Index([], danger.max_gap, common)
+        if self._net is not None:
+            net_phrases: list[_Phrase] = []
+            net_blocks: list[_Phrase] = []
+            net_seen: set[tuple] = set()
+
+            def add_net(kind: str, category: str | None, texts: list[str], out: list) -> None:
+                for text in texts:
+                    for wording in expand_sets(text, danger.word_sets):
+                        compiled = self._compile(kind, category, wording, kind == "net_harm")
+                        key = (kind, category, compiled.items)
+                        if compiled.words and key not in net_seen:
+                            net_seen.add(key)
+                            out.append(compiled)
+
+            add_net("net_person", None, self._net.persons, net_phrases)
+            for cat_id, words in self._net.words.items():
+                add_net("net_harm", cat_id, words, net_phrases)
+            add_net("net_block", None, self._net.blockers, net_blocks)
+            for cat_id, texts in self._net.not_harm.items():
+                add_net("not_harm", None if cat_id == "all" else cat_id, texts, net_blocks)
+            self._net_index = _Index(net_phrases, danger.max_gap, common)
+            self._net_block = _Index(net_blocks, danger.max_gap, common)
 
     def _compile(
         self,
@@ -662,18 +747,26 @@ class Triage:
 
     def assess(self, message: Normalised) -> UrgentMatch | None:
         """The emergency this message discloses, or None. Runs before any matching."""
-        danger = self._danger
-        harms: list[_Hit] = []
-        kinds: set[str] = set()
-        parts: dict[int, list[tuple[int, str]]] = {}  # group -> (word position, member)
         if len(message.folded) <= self._short_len * 2:
             short = self._short_message(message)
             if short is not None:
                 return short
         clauses = self._clauses(message)
         found = [self._danger_index.scan(toks) for toks in clauses]
-        if not any(found):
-            return None  # the common case: nothing dangerous, skip the cue scan
+        # the common case: no danger phrase, so no cue scan for the rules
+        match = self._rules(message, clauses, found) if any(found) else None
+        if match is None and self._net_index is not None:
+            match = self._safety_net(message, clauses, self._net_index)
+        return match
+
+    def _rules(
+        self, message: Normalised, clauses: list[list[_Tok]], found: list[list[_Hit]]
+    ) -> UrgentMatch | None:
+        """The listed phrases and `together` groups, with their negations, idioms and cues."""
+        danger = self._danger
+        harms: list[_Hit] = []
+        kinds: set[str] = set()
+        parts: dict[int, list[tuple[int, str]]] = {}  # group -> (word position, member)
         offset = 0
         for toks, danger_hits in zip(clauses, found, strict=True):
             base = offset
@@ -717,7 +810,82 @@ class Triage:
             if not harms:
                 return None
         best = min(harms, key=lambda h: (self._order[h.phrase.category or ""], h.start))
-        cat_id = best.phrase.category or ""
+        return self._match(best.phrase.category or "", kinds, best.phrase.text)
+
+    def _safety_net(
+        self, message: Normalised, clauses: list[list[_Tok]], index: _Index
+    ) -> UrgentMatch | None:
+        """Second stage: a real person within `window` words of a broad harm word, when the
+        message is no knowledge question, idiom, negation, settled matter or blocker."""
+        net = self._net
+        assert net is not None
+        danger = self._danger
+        scans = [index.scan(toks) for toks in clauses]
+        if not any(h.phrase.kind == "net_harm" for hits in scans for h in hits):
+            return None
+        kinds: set[str] = set()
+        persons: list[tuple[int, int]] = []
+        candidates: list[_Hit] = []
+        offset = 0
+        for toks, net_hits in zip(clauses, scans, strict=True):
+            base = offset
+            offset += len(toks)
+            exact = message.typed_accents
+            cues = (
+                self._cue_index.scan(toks)
+                + self._cancel_index.scan(toks, exact=exact)
+                + self._net_block.scan(toks, exact=exact)
+            )
+            masks = _Masks(cues, len(toks), net.negation_window, danger.max_gap)
+            # a harm word inside an everyday wording or just after it ("ngã xe bị chảy máu")
+            everyday = [
+                (h.start, h.end + danger.max_gap, h.phrase.category)
+                for h in cues
+                if h.phrase.kind == "not_harm"
+            ]
+            for hit in cues:
+                kind = hit.phrase.kind
+                if kind in _MASKABLE and (masks.in_idiom(hit) or masks.in_topic(hit)):
+                    continue
+                if kind in ("disclosure", "adult", "other"):
+                    persons.append((base + hit.start, base + hit.end))
+                if kind != "idiom":
+                    kinds.add(kind)
+            for hit in net_hits:
+                if masks.in_idiom(hit) or masks.in_topic(hit):
+                    continue
+                if hit.phrase.kind == "net_person":
+                    persons.append((base + hit.start, base + hit.end))
+                    continue
+                if danger.categories[hit.phrase.category or ""].negatable and masks.negated(hit):
+                    continue
+                if any(
+                    start < hit.end and hit.start < end and cat in (None, hit.phrase.category)
+                    for start, end, cat in everyday
+                ):
+                    continue
+                candidates.append(_Hit(hit.phrase, base + hit.start, base + hit.end))
+        if not candidates or not persons or "net_block" in kinds:
+            return None
+        window = net.window
+        candidates = [
+            h
+            for h in candidates
+            if any(max(h.start - end, start - h.end) <= window for start, end in persons)
+        ]
+        # A weaker signal than a listed phrase: any knowledge question cancels it, even one
+        # naming a real person ("làm sao nhận biết con bị bắt nạt").
+        if kinds & {"settled", "question"}:
+            candidates = [h for h in candidates if not self._category(h).questions_suppress]
+        if not candidates:
+            return None
+        best = min(candidates, key=lambda h: (self._order[h.phrase.category or ""], h.start))
+        return self._match(best.phrase.category or "", kinds, f"~{best.phrase.text}")
+
+    def _match(self, cat_id: str, kinds: set[str], phrase: str) -> UrgentMatch:
+        """The alarm for harm category `cat_id`; the witness reply when a child writes about
+        another child, adult words when an adult writes."""
+        danger = self._danger
         harm = danger.categories[cat_id]
         speaker: Speaker = "adult" if "adult" in kinds else "child"
         if self._other_id and "other" in kinds and speaker == "child":
@@ -730,7 +898,7 @@ class Triage:
                 reply_adult=other.reply_adult,
                 entry_id=other.entry_id or harm.entry_id,
                 entry_id_adult=other.entry_id_adult or harm.entry_id_adult,
-                phrase=best.phrase.text,
+                phrase=phrase,
             )
         return UrgentMatch(
             category=cat_id,
@@ -740,7 +908,7 @@ class Triage:
             reply_adult=harm.reply_adult,
             entry_id=harm.entry_id,
             entry_id_adult=harm.entry_id_adult,
-            phrase=best.phrase.text,
+            phrase=phrase,
         )
 
     def _short_message(self, message: Normalised) -> UrgentMatch | None:

@@ -297,3 +297,59 @@ def test_unknown_word_set_in_an_idiom_is_rejected() -> None:
     raw["idioms"].append("$no_such_set muốn chết")
     with pytest.raises(ValidationError):
         DangerFile.model_validate(raw)
+
+
+def test_probe_set_is_big_and_covers_every_category() -> None:
+    urgent, tricky = NAMED_SETS["probe"]
+    assert len(urgent) >= 120 and len(tricky) >= 100
+    for category in DANGER.categories:
+        assert sum(item["category"] == category for item in urgent) >= 10, category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # wordings no phrase lists: a real person near a broad harm word
+        "tớ bị mấy anh lớp trên tra tấn trong nhà vệ sinh",
+        "bé nhà tôi về kể bị ông bảo vệ làm nhục",
+        "mấy hôm nay em toàn phải lục thùng rác",
+    ],
+)
+def test_safety_net_catches_unlisted_wordings(text: str) -> None:
+    match = assess(text)
+    assert match is not None and match.phrase.startswith("~")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "làm sao nhận biết con bị bắt nạt ở trường",  # a knowledge question
+        "em bị ngã xe đạp trầy chân",  # everyday wording (not_harm)
+        "chơi free fire bị giết hoài chán quá",  # a game
+        "bà em không bao giờ đánh em",  # negation right before the harm word
+    ],
+)
+def test_safety_net_stays_quiet(text: str) -> None:
+    assert assess(text) is None
+
+
+def test_safety_net_keeps_grooming_in_games_urgent() -> None:
+    assert assess("anh quen trên roblox bắt em cởi đồ gọi video") is not None
+
+
+def test_safety_net_schema_rejects_unknown_keys_and_categories() -> None:
+    data = DANGER.model_dump()
+    data["safety_net"]["colour"] = "red"
+    with pytest.raises(ValidationError):
+        DangerFile.model_validate(data)
+    data = DANGER.model_dump()
+    data["safety_net"]["words"]["no_such_category"] = ["đánh"]
+    with pytest.raises(ValidationError):
+        DangerFile.model_validate(data)
+
+
+def test_without_safety_net_only_listed_phrases_fire() -> None:
+    data = DANGER.model_dump()
+    data["safety_net"] = None
+    bare = Triage(DangerFile.model_validate(data), NORMALISER)
+    assert bare.assess(NORMALISER("mấy hôm nay em toàn phải lục thùng rác")) is None
