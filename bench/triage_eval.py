@@ -10,6 +10,9 @@ The probe set (tests/data/triage_probe.yaml) was written by a fourth author befo
 rules: before any change recall 66.7%, false alarms 9.4% (probe-A, even positions: 64.6% / 7.8%;
 probe-B, odd positions: 68.8% / 11.1%). After adding the safety net and tuning on probe-A and the
 older sets only, the held-out probe-B scored recall 93.8%, false alarms 12.7%.
+Category agreement (issue 5, round 5): 91.5% before choosing categories by evidence; 97.2% after
+on the old labels, 98.8% after correcting nine labels that contradicted their own set or the
+witness/adult reply rule (listed in the commit message).
 """
 
 from __future__ import annotations
@@ -78,13 +81,19 @@ def per_set_figures() -> dict[str, dict]:
             halves[" (even half)"] = (urgent[0::2], tricky[0::2])
             halves[" (odd half)"] = (urgent[1::2], tricky[1::2])
         for suffix, (urg, trk) in halves.items():
-            missed = sum(triage.assess(normaliser(item["text"])) is None for item in urg)
+            found = [triage.assess(normaliser(item["text"])) for item in urg]
+            missed = sum(m is None for m in found)
+            agree = sum(
+                m is not None and m.category == item["category"]
+                for m, item in zip(found, urg, strict=True)
+            )
             alarms = sum(triage.assess(normaliser(text)) is not None for text in trk)
             out[name + suffix] = {
                 "urgent_count": len(urg),
                 "tricky_count": len(trk),
                 "recall": 1 - missed / len(urg),
                 "false_alarm_rate": alarms / len(trk),
+                "category_agreement": agree / len(urg),
             }
     return out
 
@@ -169,7 +178,8 @@ def main() -> int:
     for name, fig in figures["per_set"].items():
         print(
             f"  {name:<18} recall {fig['recall']:6.1%} of {fig['urgent_count']:3}, "
-            f"false alarms {fig['false_alarm_rate']:5.1%} of {fig['tricky_count']:3}"
+            f"false alarms {fig['false_alarm_rate']:5.1%} of {fig['tricky_count']:3}, "
+            f"category {fig['category_agreement']:6.1%}"
         )
     print(f"category agreement on urgent set: {figures['category_agreement']:.1%}")
     print(f"categories missing from urgent set: {figures['categories_missing'] or 'none'}")

@@ -22,6 +22,12 @@ When no phrase fires, a second stage (`safety_net` in the danger file) catches w
 listed: a real person ("em", "con tôi", "bạn em", passive "bị") within a few words of a broad harm
 word, unless the message is a knowledge question, an idiom, a negation or a game/film/homework.
 Its alarms carry a phrase starting with "~" so staff can tell them apart.
+
+When several categories fire, the category is chosen by evidence, not only by file order: a
+category may `require` a cue (online abuse needs an online cue, else it is in-person abuse), and
+`precedence` rules let one category win over others when its cue is present (forced begging is
+trafficking, not just a beating). A child writing about another child as the victim ("bạn em
+uống thuốc chuột") gets the witness reply, unless the writer is a victim too ("đánh em").
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ _GAP = "..."
 _CLAUSE_SPLIT = re.compile(r"[.!?;:,\n\r…]+")
 _ADULT_AUDIENCES = {"parent", "teacher"}
 # Hits an idiom can cancel (questions and negations are never part of an idiom's meaning).
-_MASKABLE = {"harm", "part", "disclosure", "adult", "other"}
+_MASKABLE = {"harm", "part", "disclosure", "adult", "other", "mention", "self"}
 # Cue kinds that can only cancel an alarm (read strictly when the writer typed diacritics).
 _CANCELLING = {"negation", "idiom", "question", "topic", "settled"}
 
@@ -94,6 +100,27 @@ class Category(BaseModel):
     negatable: bool = Field(True, description="A negation before the phrase cancels it.")
     questions_suppress: bool = Field(
         True, description="A knowledge/prevention question with no real person cancels it."
+    )
+    requires: list[str] = Field(
+        default_factory=list,
+        description="Evidence this category needs: when none of these cues is in the message, "
+        "the alarm is raised as category `otherwise` instead (online abuse with no online cue "
+        "is in-person abuse).",
+    )
+    otherwise: str | None = Field(
+        None, description="Harm category used when `requires` finds no evidence."
+    )
+    mentions: list[str] = Field(
+        default_factory=list,
+        description="role other_child only: words naming some child ('bé gái', 'đứa bé') "
+        "that pick the witness reply but, unlike `phrases`, do not by themselves make a "
+        "knowledge question or a news story a real case.",
+    )
+    self_cues: list[str] = Field(
+        default_factory=list,
+        description="role other_child only: wordings showing the WRITER is a victim ('em bị', "
+        "'đánh em'); when one appears outside the other-child wording, the harm's own reply "
+        "is used.",
     )
     reply_child: str = Field(min_length=1)
     reply_adult: str = Field(min_length=1)
@@ -164,6 +191,20 @@ class SafetyNet(BaseModel):
     )
 
 
+class Precedence(BaseModel):
+    """One rule for choosing between categories that fire together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prefer: str = Field(description="Harm category that wins when the rule applies.")
+    over: list[str] = Field(min_length=1, description="Harm categories it wins over.")
+    when: list[str] = Field(
+        default_factory=list,
+        description="The rule applies only when one of these cues is in the message "
+        "(empty: always).",
+    )
+
+
 class DangerFile(BaseModel):
     """Schema of knowledge/danger.yaml."""
 
@@ -201,6 +242,11 @@ class DangerFile(BaseModel):
         description="Word -> expansion used by triage only, until lexicon.yaml has it.",
     )
     categories: dict[str, Category] = Field(min_length=1)
+    precedence: list[Precedence] = Field(
+        default_factory=list,
+        description="Rules applied in order when several categories fire; whatever is left "
+        "is chosen by file order.",
+    )
     safety_net: SafetyNet | None = None
 
     @field_validator("categories")
@@ -241,8 +287,21 @@ class DangerFile(BaseModel):
                 for member in group:
                     if member.startswith("$") and member[1:] not in self.word_sets:
                         raise ValueError(f"{cat_id}: together {group}: no word set '{member[1:]}'")
-            for phrase in cat.phrases + cat.short_messages:
+            extra = cat.requires + cat.mentions + cat.self_cues
+            for phrase in cat.phrases + cat.short_messages + extra:
                 self._check_sets(f"{cat_id}: '{phrase}'", phrase)
+            if bool(cat.requires) != bool(cat.otherwise):
+                raise ValueError(f"{cat_id}: `requires` and `otherwise` go together")
+            if cat.otherwise is not None and not self._is_harm(cat.otherwise, cat_id):
+                raise ValueError(f"{cat_id}: otherwise: '{cat.otherwise}' is not a harm category")
+            if (cat.self_cues or cat.mentions) and cat.role != "other_child":
+                raise ValueError(f"{cat_id}: only the other_child category has these cues")
+        for n, rule in enumerate(self.precedence):
+            for cat_id in [rule.prefer, *rule.over]:
+                if not self._is_harm(cat_id, None):
+                    raise ValueError(f"precedence {n + 1}: '{cat_id}' is not a harm category")
+            for phrase in rule.when:
+                self._check_sets(f"precedence {n + 1}: '{phrase}'", phrase)
         if self.safety_net is not None:
             net = self.safety_net
             for cat_id, words in net.words.items():
@@ -270,6 +329,10 @@ class DangerFile(BaseModel):
             for phrase in getattr(self, label):
                 self._check_sets(f"{label}: '{phrase}'", phrase)
         return self
+
+    def _is_harm(self, cat_id: str, not_this: str | None) -> bool:
+        cat = self.categories.get(cat_id)
+        return cat is not None and cat.role == "harm" and cat_id != not_this
 
     def _check_sets(self, where: str, phrase: str) -> None:
         for word in phrase.split():
@@ -326,8 +389,9 @@ class _Tok:
 
 @dataclass(frozen=True)
 class _Phrase:
-    # "harm", "part" (of a `together` group), "other", "negation", "break", "question",
-    # "disclosure", "adult" or "idiom"
+    # "harm", "part" (of a `together` group), "other", "mention", "self", "evidence", "negation",
+    # "break", "question", "disclosure", "adult" or "idiom"; for "evidence", `category` holds
+    # the key of what it proves ("requires:<category>" or "rule:<index>")
     kind: str
     category: str | None
     text: str
@@ -655,6 +719,12 @@ class Triage:
                         add("part", cat_id, texts, True, len(self._groups) - 1, member)
             else:
                 add("other", cat_id, cat.phrases, False)
+                add("mention", cat_id, cat.mentions, False)
+                add("self", None, cat.self_cues, False)
+            if cat.requires:
+                add("evidence", f"requires:{cat_id}", cat.requires, False)
+        for n, rule in enumerate(danger.precedence):
+            add("evidence", f"rule:{n}", rule.when, False)
         add("negation", None, danger.negations, False)
         add("break", None, danger.clause_breaks, False)
         add("question", None, danger.question_cues, False)
@@ -767,6 +837,7 @@ class Triage:
         harms: list[_Hit] = []
         kinds: set[str] = set()
         parts: dict[int, list[tuple[int, str]]] = {}  # group -> (word position, member)
+        who = _Who()
         offset = 0
         for toks, danger_hits in zip(clauses, found, strict=True):
             base = offset
@@ -792,6 +863,7 @@ class Triage:
                         members.append((base + hit.start, hit.phrase.text))
                 elif kind != "idiom":
                     kinds.add(kind)
+                    who.note(hit, base)
         for group, members in parts.items():
             cat_id, size, text = self._groups[group]
             start = self._group_start(members, size)
@@ -809,8 +881,8 @@ class Triage:
             harms = [h for h in harms if not self._category(h).questions_suppress]
             if not harms:
                 return None
-        best = min(harms, key=lambda h: (self._order[h.phrase.category or ""], h.start))
-        return self._match(best.phrase.category or "", kinds, best.phrase.text)
+        cat_id, best = self._choose(harms, who.evidence)
+        return self._match(cat_id, kinds, best.phrase.text, who.witness())
 
     def _safety_net(
         self, message: Normalised, clauses: list[list[_Tok]], index: _Index
@@ -826,6 +898,7 @@ class Triage:
         kinds: set[str] = set()
         persons: list[tuple[int, int]] = []
         candidates: list[_Hit] = []
+        who = _Who()
         offset = 0
         for toks, net_hits in zip(clauses, scans, strict=True):
             base = offset
@@ -851,6 +924,7 @@ class Triage:
                     persons.append((base + hit.start, base + hit.end))
                 if kind != "idiom":
                     kinds.add(kind)
+                    who.note(hit, base)
             for hit in net_hits:
                 if masks.in_idiom(hit) or masks.in_topic(hit):
                     continue
@@ -879,16 +953,39 @@ class Triage:
             candidates = [h for h in candidates if not self._category(h).questions_suppress]
         if not candidates:
             return None
-        best = min(candidates, key=lambda h: (self._order[h.phrase.category or ""], h.start))
-        return self._match(best.phrase.category or "", kinds, f"~{best.phrase.text}")
+        cat_id, best = self._choose(candidates, who.evidence)
+        return self._match(cat_id, kinds, f"~{best.phrase.text}", who.witness())
 
-    def _match(self, cat_id: str, kinds: set[str], phrase: str) -> UrgentMatch:
+    def _choose(self, hits: list[_Hit], evidence: set[str]) -> tuple[str, _Hit]:
+        """The category to answer with, by evidence before file order: a category lacking
+        the cue it `requires` becomes its `otherwise`; then each `precedence` rule whose
+        preferred category fired (and whose cue is present) drops the categories it beats."""
+        danger = self._danger
+        pairs: list[tuple[str, _Hit]] = []
+        for hit in hits:
+            cat_id = hit.phrase.category or ""
+            cat = danger.categories[cat_id]
+            if cat.otherwise and f"requires:{cat_id}" not in evidence:
+                cat_id = cat.otherwise
+            pairs.append((cat_id, hit))
+        fired = {cat_id for cat_id, _ in pairs}
+        for n, rule in enumerate(danger.precedence):
+            if rule.prefer in fired and (not rule.when or f"rule:{n}" in evidence):
+                fired -= set(rule.over) - {rule.prefer}
+        return min(
+            ((c, h) for c, h in pairs if c in fired),
+            key=lambda pair: (self._order[pair[0]], pair[1].start),
+        )
+
+    def _match(
+        self, cat_id: str, kinds: set[str], phrase: str, witness: bool = False
+    ) -> UrgentMatch:
         """The alarm for harm category `cat_id`; the witness reply when a child writes about
-        another child, adult words when an adult writes."""
+        another child (and is not a victim too), adult words when an adult writes."""
         danger = self._danger
         harm = danger.categories[cat_id]
         speaker: Speaker = "adult" if "adult" in kinds else "child"
-        if self._other_id and "other" in kinds and speaker == "child":
+        if self._other_id and witness and speaker == "child":
             other = danger.categories[self._other_id]
             return UrgentMatch(
                 category=self._other_id,
@@ -952,6 +1049,38 @@ class Triage:
 
     def _category(self, hit: _Hit) -> Category:
         return self._danger.categories[hit.phrase.category or ""]
+
+
+class _Who:
+    """Who the message is about and what it proves: other-child wordings, wordings where the
+    writer is the victim, and the evidence keys behind `requires` and `precedence`."""
+
+    def __init__(self) -> None:
+        self.others: list[tuple[int, int]] = []
+        self.selves: list[tuple[int, int]] = []
+        self.evidence: set[str] = set()
+
+    def note(self, hit: _Hit, base: int) -> None:
+        kind = hit.phrase.kind
+        if kind == "evidence":
+            self.evidence.add(hit.phrase.category or "")
+        elif kind in ("other", "mention"):
+            self.others.append((base + hit.start, base + hit.end))
+        elif kind == "self":
+            self.selves.append((base + hit.start, base + hit.end))
+
+    def witness(self) -> bool:
+        """Another child is named and the writer is not a victim too. A writer-victim wording
+        that overlaps an other-child wording and reaches at most one word past it belongs to
+        that child: in "em gái em bị", "bạn cùng lớp mình bị" the "em bị", "mình bị" are the
+        other child's; "bạn em bảo dẫn đi" still makes the writer the one led away."""
+        return bool(self.others) and not any(
+            not any(
+                o_start < end and start < o_end and end <= o_end + 1
+                for o_start, o_end in self.others
+            )
+            for start, end in self.selves
+        )
 
 
 class _Masks:

@@ -281,6 +281,9 @@ def test_every_phrase_keeps_its_words_after_normalising() -> None:
     for cat in DANGER.categories.values():
         texts += cat.phrases + cat.short_messages + [m for g in cat.together for m in g]
     texts += DANGER.question_cues + DANGER.disclosure_cues + DANGER.idioms + DANGER.adult_cues
+    for cat in DANGER.categories.values():
+        texts += cat.requires + cat.mentions + cat.self_cues
+    texts += [w for rule in DANGER.precedence for w in rule.when]
     shrunk = []
     for text in texts:
         for part in text.split("..."):
@@ -353,3 +356,116 @@ def test_without_safety_net_only_listed_phrases_fire() -> None:
     data["safety_net"] = None
     bare = Triage(DangerFile.model_validate(data), NORMALISER)
     assert bare.assess(NORMALISER("mấy hôm nay em toàn phải lục thùng rác")) is None
+
+
+# --------------------------------------------------------------------------- category precision
+# A wrong category gives a child the wrong first words; agreement was 91.5% before issue 5
+# round 5 (98.8% after, with nine labels corrected; see bench/triage_eval.py).
+
+
+def test_category_agreement_on_every_urgent_set() -> None:
+    assert triage_figures()["category_agreement"] >= 0.97
+
+
+WITNESS = DANGER.categories["other_child"].reply_child
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bạn em uống thuốc chuột rồi",
+        "em họ em mới 6 tuổi, chú nó hay bắt nó ngủ chung, nó sợ lắm không dám kể",
+        "em thấy thằng Tí lớp bên ngày nào mặt cũng có vết bầm",
+        "hàng xóm nhà em có bé gái hay bị ông nội dắt vào buồng, bé khóc thét",
+        "ban cung lop em bi chu so cho kin",
+        "đứa em họ e bị mẹ kế nhốt ngoài trời mưa cả đêm",
+    ],
+)
+def test_a_child_reporting_another_child_gets_the_witness_reply(text: str) -> None:
+    match = assess(text)
+    assert match is not None and match.category == "other_child"
+    assert match.reply_for(None) == WITNESS
+    assert "bạn ấy" in match.reply_for(None)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # the friend is the one who hurts or lures the writer: the writer's own reply
+        ("bạn em đánh em chảy máu", "physical_violence"),
+        ("bạn em bảo dẫn đi làm nhà hàng ở Lạng Sơn, đi xe qua biên giới luôn", "trafficking"),
+    ],
+)
+def test_a_friend_who_harms_the_writer_is_not_a_witness_case(text: str, category: str) -> None:
+    match = assess(text)
+    assert match is not None and match.category == category
+
+
+def test_an_adult_reporting_a_child_keeps_adult_words() -> None:
+    match = assess("tôi là giáo viên, một học sinh lớp 3 kể bị chú ruột xâm hại")
+    assert match is not None and match.category == "sexual_abuse"
+    assert match.reply_for(None) == DANGER.categories["sexual_abuse"].reply_adult
+
+
+def test_a_child_named_in_a_news_story_does_not_make_it_urgent() -> None:
+    assert assess("đọc báo thấy vụ bạo hành bé gái ở Sài Gòn, thương bé quá") is None
+    assert assess("bạn em hỏi xâm hại là gì") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # undressing in person is sexual abuse; online abuse needs an online cue
+        ("chú hàng xóm bắt em cởi đồ rồi sờ người em, em sợ lắm", "sexual_abuse"),
+        ("chú ấy bắt em cởi đồ để chụp ảnh nói là bí mật của 2 chú cháu", "sexual_abuse"),
+        ("người ta bắt em cởi đồ qua video call", "online_exploitation"),
+        ("thằng đó quay lén em trong phòng thay đồ rồi gửi cho tụi bạn", "online_exploitation"),
+        ("anh quen qua discord bảo em bỏ nhà lên gặp anh, đừng cho ai biết", "online_exploitation"),
+        # a lure into a motel is sexual abuse unless there is a job cue
+        ("chú em dụ em vào nhà nghỉ, em không muốn mà chú vẫn làm", "sexual_abuse"),
+        # ongoing danger with no harm type is distress
+        ("em trốn trong tủ, ngoài kia đang đập cửa", "distress"),
+        ("giup e voi e ko biet lam sao nua, ho dang dap cua", "distress"),
+        ("cứu e với, chú đang phá cửa phòng đòi đánh chết e", "physical_violence"),
+        # abandonment is neglect, not a missing person
+        ("mẹ nghiện, bỏ em với em bé mấy hôm chưa về, em bé khóc vì đói", "neglect"),
+        # forced street work with beatings or locking up is trafficking
+        ("họ bắt em bán hoa đến 2h sáng, không đủ tiền là bị đánh, không cho về", "trafficking"),
+        ("họ bắt em đi ăn xin ngoài chợ, tối thì nhốt lại", "trafficking"),
+        ("bố mẹ bắt em đi ăn xin", "neglect"),
+        # a bride price and a forced wedding is forced marriage, not kidnapping
+        ("nhà em nhận sính lễ rồi, tháng sau bắt em cưới người em không quen", "forced_marriage"),
+    ],
+)
+def test_category_follows_the_evidence(text: str, category: str) -> None:
+    match = assess(text)
+    assert match is not None and match.category == category
+
+
+def test_the_right_first_words_reach_the_child() -> None:
+    match = assess("chú hàng xóm bắt em cởi đồ rồi sờ người em, em sợ lắm")
+    assert match is not None
+    assert "chỗ kín" in match.reply_for(None) and "gửi thêm ảnh" not in match.reply_for(None)
+
+
+def test_precedence_and_requires_are_checked() -> None:
+    raw = yaml.safe_load((Path(__file__).parent.parent / "knowledge" / "danger.yaml").read_text())
+    bad_rule = {**raw, "precedence": [{"prefer": "no_such", "over": ["neglect"]}]}
+    with pytest.raises(ValidationError):
+        DangerFile.model_validate(bad_rule)
+    cats = {k: dict(v) for k, v in raw["categories"].items()}
+    cats["online_exploitation"]["otherwise"] = "other_child"  # not a harm category
+    with pytest.raises(ValidationError):
+        DangerFile.model_validate({**raw, "categories": cats})
+    cats = {k: dict(v) for k, v in raw["categories"].items()}
+    cats["neglect"]["self_cues"] = ["em bị"]  # only other_child has them
+    with pytest.raises(ValidationError):
+        DangerFile.model_validate({**raw, "categories": cats})
+
+
+def test_without_rules_file_order_decides() -> None:
+    raw = yaml.safe_load((Path(__file__).parent.parent / "knowledge" / "danger.yaml").read_text())
+    bare = Triage(DangerFile.model_validate({**raw, "precedence": []}), NORMALISER)
+    text = "mẹ nghiện, bỏ em với em bé mấy hôm chưa về, em bé khóc vì đói"
+    match = bare.assess(NORMALISER(text))
+    assert match is not None and match.category == "kidnapping"
