@@ -36,7 +36,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from itertools import accumulate
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -381,8 +382,7 @@ class UrgentMatch:
 # --------------------------------------------------------------------------- token matching
 
 
-@dataclass(frozen=True)
-class _Tok:
+class _Tok(NamedTuple):
     folded: str
     accented: str
 
@@ -402,11 +402,24 @@ class _Phrase:
     needs: frozenset[str] = frozenset()  # folded words a message must contain (or near-miss)
 
 
-@dataclass(frozen=True)
-class _Hit:
+class _Hit(NamedTuple):
     phrase: _Phrase
     start: int
     end: int  # exclusive
+
+
+class _Plan(NamedTuple):
+    """What a scan needs about one distinct folded token (see `_Index.plan`)."""
+
+    reach: frozenset[str]
+    always: list[tuple[int, _Phrase]]  # (walk order, phrase): one word, or a gap after it
+    by_next: dict[str, list[tuple[int, _Phrase]]]  # second word -> (walk order, phrase)
+    by_second: dict[str, list[_Phrase]]  # exact phrases by the next token they need
+    joined: list[_Phrase]  # phrases typed as one run-together token ("tutu")
+
+
+def _first(pair: tuple[int, _Phrase]) -> int:
+    return pair[0]
 
 
 def expand_sets(text: str, word_sets: dict[str, list[str]]) -> list[str]:
@@ -506,8 +519,7 @@ class _Index:
         self.joined: dict[str, list[_Phrase]] = {}
         # delete-variant -> phrase words a typo of four letters or more may stand for
         self.word_variants: dict[str, set[str]] = {}
-        self._reach: dict[str, frozenset[str]] = {}
-        self._starts: dict[str, tuple[list[_Phrase], dict[str, list[_Phrase]]]] = {}
+        self._plans: dict[str, _Plan] = {}
         self.max_span = 1
         for phrase in phrases:
             gaps = sum(1 for item in phrase.items if item is None)
@@ -564,75 +576,120 @@ class _Index:
         return keys
 
     def starting(self, folded: str) -> tuple[list[_Phrase], dict[str, list[_Phrase]]]:
-        """Phrases whose first word this token could be (cached per distinct token): those
-        to walk, and exact phrases keyed by the second word they need right after it."""
-        found = self._starts.get(folded)
-        if found is None:
-            if len(self._starts) > _CACHE_LIMIT:
-                self._starts.clear()
-            walk: list[_Phrase] = []
-            by_second: dict[str, list[_Phrase]] = {}
-            for key in self.first_candidates(folded):
-                for phrase in self.by_first.get(key, ()):
-                    second = phrase.items[1] if len(phrase.items) > 1 else None
-                    if phrase.fuzzy or second is None:
-                        walk.append(phrase)
-                    else:  # exact phrases need their second word next
-                        by_second.setdefault(second.folded, []).append(phrase)
-            found = self._starts[folded] = (walk, by_second)
-        return found
+        """Phrases whose first word this token could be: those to walk, and exact phrases
+        keyed by the second word they need right after it."""
+        walk: list[_Phrase] = []
+        by_second: dict[str, list[_Phrase]] = {}
+        for key in self.first_candidates(folded):
+            for phrase in self.by_first.get(key, ()):
+                second = phrase.items[1] if len(phrase.items) > 1 else None
+                if phrase.fuzzy or second is None:
+                    walk.append(phrase)
+                else:  # exact phrases need their second word next
+                    by_second.setdefault(second.folded, []).append(phrase)
+        return walk, by_second
 
     def reach(self, folded: str) -> frozenset[str]:
         """Every phrase word this token could match: itself, its Telex decoding, and the
         phrase words one typo away."""
-        found = self._reach.get(folded)
-        if found is None:
-            words = {folded}
-            decoded = _telex(folded)
-            if decoded:
-                words.add(decoded)
-            if len(folded) >= 3 and self.typo_allowed(folded):
-                for variant in _deletes(folded) | {folded}:
-                    words |= self.word_variants.get(variant, set())
-            if len(self._reach) > _CACHE_LIMIT:
-                self._reach.clear()
-            found = self._reach[folded] = frozenset(words)
+        words = {folded}
+        decoded = _telex(folded)
+        if decoded:
+            words.add(decoded)
+        if len(folded) >= 3 and self.typo_allowed(folded):
+            for variant in _deletes(folded) | {folded}:
+                words |= self.word_variants.get(variant, set())
+        return frozenset(words)
+
+    def plan(self, folded: str) -> _Plan:
+        """Everything a scan needs about one distinct token, worked out once (cached): its
+        reach, and the phrases that may start on it, sorted so that a scan touches only the
+        phrases whose second word the next tokens can match."""
+        walk, by_second = self.starting(folded)
+        always: list[tuple[int, _Phrase]] = []
+        by_next: dict[str, list[tuple[int, _Phrase]]] = {}
+        for order, phrase in enumerate(walk):
+            second = phrase.items[1] if len(phrase.items) > 1 else None
+            if second is None:  # one word, or a gap next: always tried
+                always.append((order, phrase))
+            else:
+                by_next.setdefault(second.folded, []).append((order, phrase))
+        joined = [
+            phrase
+            for key in (folded, _telex(folded))
+            for phrase in self.joined.get(key or "", ())
+        ]
+        if len(self._plans) > _CACHE_LIMIT:
+            self._plans.clear()
+        found = self._plans[folded] = _Plan(
+            self.reach(folded), always, by_next, by_second, joined
+        )
         return found
 
     def scan(self, toks: list[_Tok], exact: bool = False) -> list[_Hit]:
-        """Every phrase occurrence in a clause. The clause is read in bounded chunks: a phrase
-        needing a word that no token within its reach could match is skipped without the
-        costly walk, so a 20,000-character message stays fast and nothing is dropped."""
+        """Every phrase occurrence in a clause, in the order a plain walk over every phrase
+        starting on each token would find them. A phrase of two or more words is walked only
+        when its second word is within reach of the next two tokens (a phrase's second word
+        sits right after its first, or one inserted word later) and every word it needs is
+        within reach of the tokens of its chunk, so a 20,000-character message stays fast
+        and nothing is dropped."""
         self.exact = exact
         hits: list[_Hit] = []
         n = len(toks)
-        reaches = [self.reach(tok.folded) for tok in toks]
+        plans_cache = self._plans
+        plans = [plans_cache.get(tok.folded) or self.plan(tok.folded) for tok in toks]
         vocab: set[str] = set()
+        vocab_chunk = -1
+        empty: frozenset[str] = frozenset()
         for i, tok in enumerate(toks):
-            if i % _CHUNK == 0:  # words any phrase starting in this chunk could use
-                vocab = set().union(*reaches[i : i + _CHUNK + self.max_span])
-            walk, by_second = self.starting(tok.folded)
-            if by_second and i + 1 < n:
-                walk = walk + by_second.get(toks[i + 1].folded, [])
-            for phrase in walk:
+            plan = plans[i]
+            candidates = plan.always
+            if plan.by_next and i + 1 < n:
+                near = plans[i + 1].reach | (plans[i + 2].reach if i + 2 < n else empty)
+                by_next = plan.by_next
+                extra = [pair for word in near for pair in by_next.get(word, ())]
+                if extra:
+                    candidates = sorted(candidates + extra, key=_first)
+            if plan.by_second and i + 1 < n:
+                exact_pairs = plan.by_second.get(toks[i + 1].folded)
+                if exact_pairs:
+                    candidates = candidates + [(-1, phrase) for phrase in exact_pairs]
+            for _, phrase in candidates:
                 if len(phrase.items) == 1:  # one word: no walk, no typo budget
                     if self.token_cost(tok, phrase.items[0], False) == 0:  # type: ignore[arg-type]
                         hits.append(_Hit(phrase, i, i + 1))
                     continue
+                if i // _CHUNK != vocab_chunk:  # words any phrase starting in this chunk uses
+                    vocab_chunk = i // _CHUNK
+                    begin = vocab_chunk * _CHUNK
+                    window = plans[begin : begin + _CHUNK + self.max_span]
+                    vocab = set().union(*(p.reach for p in window))
                 if not phrase.needs <= vocab:
                     continue
                 end = self._match_from(phrase, toks, i, n)
                 if end is not None:
                     hits.append(_Hit(phrase, i, end))
-            for joined in (tok.folded, _telex(tok.folded)):
-                for phrase in self.joined.get(joined or "", ()):
-                    hits.append(_Hit(phrase, i, i + 1))
+            for phrase in plan.joined:
+                hits.append(_Hit(phrase, i, i + 1))
         return hits
 
     def _match_from(self, phrase: _Phrase, toks: list[_Tok], start: int, n: int) -> int | None:
         budget = 1 if phrase.fuzzy and phrase.words >= 2 else 0
         may_insert = phrase.fuzzy and phrase.words >= 3
         items = phrase.items
+        if not may_insert and None not in items:
+            # no gap and no inserted word: the phrase sits on consecutive tokens
+            if start + len(items) > n:
+                return None
+            spent = 0
+            for at, item in enumerate(items, start):
+                cost = self.token_cost(toks[at], item, phrase.fuzzy)  # type: ignore[arg-type]
+                if cost is None:
+                    return None
+                spent += cost
+                if spent > budget:
+                    return None
+            return start + len(items)
 
         def walk(k: int, pos: int, spent: int, gap: int) -> int | None:
             # k: next phrase item; pos: next message token; gap: free tokens allowed before it.
@@ -1112,11 +1169,16 @@ class _Masks:
                 b.start <= hit.start and hit.end <= b.end for b in breaks
             ):
                 self.neg_end[hit.end] = max(self.neg_end[hit.end], hit.end)
-        for p in range(1, n + 1):
-            self.idiom_end[p] = max(self.idiom_end[p], self.idiom_end[p - 1])
-            self.neg_end[p] = max(self.neg_end[p], self.neg_end[p - 1])
-            self.break_start[p] = max(self.break_start[p], self.break_start[p - 1])
-            self.topic_end[p] = max(self.topic_end[p], self.topic_end[p - 1])
+        # running maxima; an array no hit touched stays all -1 and needs none
+        kinds = {hit.phrase.kind for hit in hits}
+        if "idiom" in kinds:
+            self.idiom_end = list(accumulate(self.idiom_end, max))
+        if "negation" in kinds:
+            self.neg_end = list(accumulate(self.neg_end, max))
+        if breaks:
+            self.break_start = list(accumulate(self.break_start, max))
+        if "topic" in kinds:
+            self.topic_end = list(accumulate(self.topic_end, max))
 
     def in_idiom(self, hit: _Hit) -> bool:
         return self.idiom_end[hit.start] >= hit.end

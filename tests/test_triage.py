@@ -469,3 +469,16 @@ def test_without_rules_file_order_decides() -> None:
     text = "mẹ nghiện, bỏ em với em bé mấy hôm chưa về, em bé khóc vì đói"
     match = bare.assess(NORMALISER(text))
     assert match is not None and match.category == "kidnapping"
+
+
+@pytest.mark.parametrize(
+    "wording", ["em muon chettt", "em muon cht", "bố ddanhs em", "em muon tu tu", "cứu em với"]
+)
+def test_long_filler_does_not_change_the_decision(wording: str) -> None:
+    # typos, Telex leftovers and run-together words are still read deep inside a long message
+    alone = assess(wording)
+    assert alone is not None
+    filler = " ".join(["hôm nay em đi học vui lắm"] * 300)
+    inside = assess(f"{filler} {wording} {filler}")
+    assert inside is not None
+    assert inside.category == alone.category
