@@ -731,17 +731,27 @@ class StaffAlerts:
                 logger.error("staff alert not delivered: %s", type(exc).__name__)
 
 
-def _is_admin(update: Update, state: BotState) -> bool:
-    user = update.effective_user
-    return user is not None and user.id in state.admins
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 
+def admin_only(handler: Handler) -> Handler:
+    """Staff commands: anyone not listed in `admins` is told so and nothing else happens."""
+
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = _state(context)
+        user = update.effective_user
+        if user is None or user.id not in state.admins:
+            await _send_plain(update, context, state.responder.ui.not_admin)
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+@admin_only
 async def cmd_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = _state(context)
     ui = state.responder.ui
-    if not _is_admin(update, state):
-        await _send_plain(update, context, ui.not_admin)
-        return
     path = state.settings.knowledge.path
     try:
         kb = await asyncio.to_thread(load_knowledge, path)
@@ -766,12 +776,10 @@ class _Figures(dict):  # type: ignore[type-arg]
         return "?"
 
 
+@admin_only
 async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = _state(context)
     ui = state.responder.ui
-    if not _is_admin(update, state):
-        await _send_plain(update, context, ui.not_admin)
-        return
     figures = _Figures(await state.log.day_stats())
     await _send_plain(update, context, ui.stats.format_map(figures))
 
