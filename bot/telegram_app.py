@@ -52,7 +52,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
 from bot import telegram_ui as tui
 from bot.config import Settings
@@ -60,6 +59,7 @@ from bot.core import Reply, Responder
 from bot.knowledge import AUDIENCES, KnowledgeError, load_knowledge
 from bot.privacy import redact
 from bot.store import InteractionLog, purge_daily
+from bot.telegram_request import AiohttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -893,10 +893,10 @@ def build_application(
             )
         )
         .concurrent_updates(ChatOrderedProcessor(max_running))
-        .request(HTTPXRequest(connection_pool_size=max_running, connect_timeout=5,
-                              read_timeout=10, write_timeout=10, pool_timeout=10))
-        .get_updates_request(HTTPXRequest(connection_pool_size=2, connect_timeout=5,
-                                          read_timeout=30, pool_timeout=5))
+        .request(AiohttpRequest(max_running, connect_timeout=5, read_timeout=10,
+                                pool_timeout=10))
+        .get_updates_request(AiohttpRequest(2, connect_timeout=5, read_timeout=30,
+                                            pool_timeout=5))
         .post_init(on_startup)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
