@@ -166,7 +166,7 @@ class InteractionLog:
         retry_max: float = 30.0,
         busy_timeout: float = 1.0,
         close_timeout: float = 5.0,
-        linger: float = 0.02,
+        linger: float = 0.1,
         clock: Callable[[], float] = time.time,
         utc_offset_hours: int = UTC_OFFSET_HOURS,
     ) -> None:
@@ -312,9 +312,13 @@ class InteractionLog:
                     return
                 self._wake.clear()
                 await self._wake.wait()
-                if self._linger and not self._closing.is_set():
-                    await asyncio.sleep(self._linger)  # let a burst gather into one commit
                 continue
+            if (self._linger and not self._closing.is_set()
+                    and len(self._buffer) < self._batch_size):
+                # At most one commit per `linger`: under a burst the rows gather into a few
+                # large transactions instead of many small ones (each costs a WAL write and
+                # three hand-offs to the database thread).
+                await asyncio.sleep(self._linger)
             try:
                 async with self._lock:
                     await self._write_batch()

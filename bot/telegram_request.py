@@ -13,6 +13,7 @@ rate limiter retries. Like httpx at WARNING, aiohttp's client logs no URLs, so n
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any
 
 import aiohttp
@@ -20,6 +21,16 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Verify api.telegram.org with certifi's CA bundle when present (as httpx did), so a slim
+    container without system certificates still connects; else the system's."""
+    try:
+        import certifi
+    except ImportError:
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 class AiohttpRequest(BaseRequest):
@@ -48,9 +59,12 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0),
+                connector=aiohttp.TCPConnector(
+                    limit=self._pool_size, limit_per_host=0, ssl=_tls_context()
+                ),
                 headers={"User-Agent": self.USER_AGENT},
                 raise_for_status=False,
+                trust_env=True,  # HTTPS_PROXY / NO_PROXY, as httpx honoured them
             )
 
     async def shutdown(self) -> None:

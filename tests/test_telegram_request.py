@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 
 import pytest
 from fakebotapi import FakeBotAPI
@@ -113,3 +114,28 @@ async def test_files_go_as_multipart(fake_api: FakeBotAPI) -> None:
 async def test_not_initialized_is_refused() -> None:
     with pytest.raises(RuntimeError):
         await AiohttpRequest(1).do_request("http://127.0.0.1:9/x", "POST")
+
+
+def test_certificates_are_verified() -> None:
+    from bot.telegram_request import _tls_context
+
+    context = _tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+
+
+async def test_proxy_from_the_environment_is_used(
+    fake_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where Telegram is reached only through a proxy, HTTP(S)_PROXY works as with httpx."""
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{fake_api.port}")
+    bot = Bot(fake_api.token, base_url="http://api.telegram.invalid/bot",
+              request=AiohttpRequest(1), get_updates_request=AiohttpRequest(1))
+    await bot.initialize()  # getMe, through the "proxy" (the fake server)
+    try:
+        await bot.send_message(10_005, "qua proxy")
+    finally:
+        await bot.shutdown()
+    assert [s.text for s in fake_api.sent_to(10_005)] == ["qua proxy"]
