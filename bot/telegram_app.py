@@ -176,8 +176,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     PTB starts each update as its own task, in arrival order; an `asyncio.Lock` per chat
     (FIFO for its waiters) then serialises them. Only `max_running` handlers run at once:
     updates queued behind their own chat's lock do not take a slot, so one busy chat cannot
-    starve the others, and the HTTP pool is not flooded (httpcore's pool bookkeeping grows
-    with the number of requests in flight). Locks are dropped when no update of the chat is
+    starve the others, and no more requests wait for a connection than there are handlers.
+    Locks are dropped when no update of the chat is
     running or waiting, so the table stays as small as the number of busy chats.
     """
 
@@ -879,8 +879,7 @@ def build_application(
         )
     limits = settings.telegram.rate_limit
     # Handlers running at once, and HTTP connections (`telegram.concurrency`, default 32: at
-    # Telegram's 30 messages/s and ~100 ms a round trip that is plenty; more only feeds
-    # httpcore's per-request pool bookkeeping).
+    # Telegram's 30 messages/s and ~100 ms a round trip that is plenty).
     max_running = max_running or settings.telegram.concurrency
     builder = (
         ApplicationBuilder()
