@@ -48,6 +48,8 @@ class TelegramSettings(_Section):
     base_url: str | None = None
     mode: Literal["polling", "webhook"] = "polling"
     concurrency: int = Field(32, ge=1, le=1024)
+    # Find answers in a child process on another CPU core: "auto" (when 2+ cores), true, false.
+    core_process: bool | Literal["auto"] = "auto"
     webhook: WebhookSettings = WebhookSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
 

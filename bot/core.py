@@ -80,6 +80,10 @@ class Responder:
             for phrase in talk.phrases
         }
 
+    @property
+    def cache_size(self) -> int:
+        return self._cache_size
+
     # -- the main path -------------------------------------------------------------------
     def respond(self, text: str | None, audience: str | None = None) -> Reply:
         """Reply to one message. Triage runs first and no match can suppress its reply.

@@ -56,6 +56,7 @@ from telegram.ext import (
 from bot import telegram_ui as tui
 from bot.config import Settings
 from bot.core import Reply, Responder
+from bot.core_process import CoreProcess, wanted
 from bot.knowledge import AUDIENCES, KnowledgeError, load_knowledge
 from bot.privacy import redact
 from bot.store import InteractionLog, purge_daily
@@ -371,6 +372,7 @@ class BotState:
     log: InteractionLog
     admins: frozenset[int]
     alerts: StaffAlerts | None
+    core: CoreProcess | None = None  # finds answers on another CPU core; None: in-process
     blocked_logged: set[int] = field(default_factory=set)
     purge_task: asyncio.Task[None] | None = None
     started: bool = False
@@ -567,7 +569,10 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _show_topic(update, context, tag)
         return
     audience = _audience(context)
-    reply = responder.respond(text, audience)
+    if state.core is not None:
+        reply = await state.core.respond(responder, text, audience)
+    else:
+        reply = responder.respond(text, audience)
     ref = state.log.record(user.id, audience, text, reply) if user is not None else None
     await _send_reply(update, context, reply, ref)
     if reply.urgent and state.alerts is not None:  # queued: never delays this chat or others
@@ -697,8 +702,12 @@ class StaffAlerts:
             return False
         return True
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Send what is queued (up to `timeout`), then end the task."""
+    async def stop(self, timeout: float = 3.0) -> None:
+        """Send what is queued (up to `timeout`), then end the task.
+
+        Short: a pile of alerts drains at the group's 20 messages a minute anyway, and the
+        interaction log must still be flushed before a supervisor's kill (Docker: 10 s).
+        """
         if self._task is None:
             return
         if not await self.flush(timeout):
@@ -763,6 +772,8 @@ async def cmd_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await _send_plain(update, context, "\n".join([ui.reload_failed, *exc.issues]))
         return
     state.responder = responder  # the atomic swap: updates in flight keep their own reference
+    if state.core is not None:  # answers in-process until the new child is ready
+        await state.core.start(responder)
     logger.info("knowledge reloaded: %d entries", len(kb.entries))
     await _send_plain(
         update, context, responder.ui.reload_ok.format(
@@ -821,6 +832,8 @@ async def on_startup(app: Application) -> None:
         return
     state.started = True
     await state.log.start()
+    if state.core is not None:
+        await state.core.start(state.responder)
     if state.alerts is not None:
         state.alerts.start(app.bot)
     state.purge_task = asyncio.create_task(
@@ -842,6 +855,8 @@ async def on_shutdown(app: Application) -> None:
         return
     state.started = False
     await on_stop(app)
+    if state.core is not None:
+        await state.core.stop()
     if state.purge_task is not None:
         state.purge_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -913,6 +928,7 @@ def build_application(
         admins=frozenset(settings.admins),
         alerts=StaffAlerts(settings.alerts.chat_id) if settings.alerts.chat_id is not None
         else None,
+        core=CoreProcess() if wanted(settings.telegram.core_process) else None,
     )
     add_handlers(app)
     return app
