@@ -62,7 +62,7 @@ def run_echo(base_url: str, overall_rate: float, concurrency: int, transport: st
     from telegram.ext import filters as f
     from telegram.request import HTTPXRequest
 
-    from bot.telegram_app import ALLOWED_UPDATES
+    from bot.telegram.app import ALLOWED_UPDATES
     from bot.telegram_request import AiohttpRequest
 
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -143,8 +143,8 @@ async def serve(job: dict[str, Any]) -> None:
 # ---- the workload ----------------------------------------------------------------------------
 def _pools(knowledge: Path) -> dict[str, list[str]]:
     """Messages by kind, each checked against the core so a pool holds only its own kind."""
-    from bot.core import Responder
-    from bot.knowledge import load_knowledge
+    from bot.core.knowledge import load_knowledge
+    from bot.core.responder import Responder
 
     kb = load_knowledge(knowledge)
     responder = Responder(kb)
@@ -193,9 +193,9 @@ def workload(mix: str, count: int, chats: int, knowledge: Path, seed: int = 7
 
 def our_parts(messages: list[tuple[int, str]], knowledge: Path) -> tuple[list[int], int]:
     """Messages our bot sends each update's chat (from the core itself), and staff alerts."""
-    from bot import telegram_ui as tui
-    from bot.core import Responder
-    from bot.knowledge import load_knowledge
+    from bot.core.knowledge import load_knowledge
+    from bot.core.responder import Responder
+    from bot.telegram import render as tui
 
     responder = Responder(load_knowledge(knowledge))
     counts, alerts = [], 0
@@ -368,7 +368,7 @@ async def run_mix(mix: str, args: argparse.Namespace) -> tuple[float, int]:
     messages = workload(mix, args.messages, args.chats, args.knowledge)
     parts, alerts = our_parts(messages, args.knowledge)
     if not hasattr(args, "marker"):
-        from bot.knowledge import load_knowledge
+        from bot.core.knowledge import load_knowledge
 
         args.marker = load_knowledge(args.knowledge).ui.urgent_marker
     kinds = ("echo", "echo-aio", "ours")

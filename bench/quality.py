@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge  # noqa: E402
-from bot.matcher import Matcher, Thresholds, band  # noqa: E402
-from bot.text import Lexicon, Normaliser  # noqa: E402
+from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge  # noqa: E402
+from bot.core.matcher import Matcher, Thresholds, band  # noqa: E402
+from bot.core.text import Lexicon, Normaliser  # noqa: E402
 
 EVAL = ROOT / "tests" / "data" / "eval.yaml"
 TARGET_TOP1 = 0.90
@@ -126,7 +126,7 @@ def figures(cases: list[Case], outcomes: list[Outcome]) -> dict[str, float]:
 def through_responder(
     kb: KnowledgeBase, cases: list[Case], thresholds: Thresholds
 ) -> list[Outcome]:
-    from bot.core import Responder
+    from bot.core.responder import Responder
 
     responder = Responder(kb, thresholds)
     out = []

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core import Reply, Suggestion  # noqa: E402
+from bot.core.responder import Reply, Suggestion  # noqa: E402
 from bot.report import build_report, render_text, write_csv  # noqa: E402
 from bot.store import InteractionLog  # noqa: E402
 

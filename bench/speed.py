@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bot.core import Responder  # noqa: E402
-from bot.knowledge import KnowledgeBase, load_knowledge  # noqa: E402
+from bot.core.knowledge import KnowledgeBase, load_knowledge  # noqa: E402
+from bot.core.responder import Responder  # noqa: E402
 
 TARGET_P99_MS = 2.0
 TARGET_SPEEDUP_100X = 20.0

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.text import Lexicon, Normaliser
-from bot.triage import DangerFile, Triage
+from bot.core.text import Lexicon, Normaliser
+from bot.core.triage import DangerFile, Triage
 
 ROOT = Path(__file__).resolve().parent.parent
 DANGER = ROOT / "knowledge" / "danger.yaml"

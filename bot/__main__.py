@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.core import Responder
-from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
+from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
+from bot.core.responder import Responder
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -126,7 +126,7 @@ def cmd_kb_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.telegram_app import run
+    from bot.telegram.app import run
 
     settings = _settings(args)
     settings.require_telegram_secrets()

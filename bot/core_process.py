@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from bot.core import Reply, Responder
+from bot.core.responder import Reply, Responder
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.knowledge import AUDIENCES, KnowledgeBase
+from bot.core.knowledge import AUDIENCES, KnowledgeBase
 
 # Topic tags in the order staff read them, with their Vietnamese names.
 TOPICS: dict[str, str] = {

@@ -21,12 +21,12 @@ from rapidfuzz import fuzz, process
 from bot.store import UTC_OFFSET_HOURS
 
 try:  # the shared normaliser when present; lower-casing is a fair fallback for grouping
-    from bot.text import canonical, fold
+    from bot.core.text import canonical, fold
 
     def _normalise(text: str) -> str:
         return fold(canonical(text))
 
-except ImportError:  # pragma: no cover - bot.text is part of the package
+except ImportError:  # pragma: no cover - bot.core.text is part of the package
 
     def _normalise(text: str) -> str:
         return " ".join(text.lower().split())

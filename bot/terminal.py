@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.config import Settings
-from bot.core import Reply, Responder, Suggestion
-from bot.knowledge import AUDIENCES, KnowledgeError, load_knowledge
+from bot.core.knowledge import AUDIENCES, KnowledgeError, load_knowledge
+from bot.core.responder import Reply, Responder, Suggestion
 
 EXIT_WORDS = {"/exit", "/quit", "/thoat"}
 TERMINAL_USER = 0  # one local user; the random per-run secret makes its key unlinkable

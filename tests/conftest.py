@@ -38,7 +38,7 @@ class RunningBot:
 
     @property
     def state(self) -> Any:
-        from bot.telegram_app import STATE
+        from bot.telegram.app import STATE
 
         return self.app.bot_data[STATE]
 
@@ -101,8 +101,8 @@ StartBot = Callable[..., Awaitable[RunningBot]]
 @pytest.fixture(scope="session")
 def shared_responder() -> Any:
     """One Responder for every bot that uses the default knowledge (building one takes ~1 s)."""
-    from bot.core import Responder
-    from bot.knowledge import load_knowledge
+    from bot.core.knowledge import load_knowledge
+    from bot.core.responder import Responder
 
     return Responder(load_knowledge(KNOWLEDGE))
 
@@ -113,7 +113,7 @@ async def start_bot(
 ) -> AsyncIterator[StartBot]:
     """Start the real Application, long polling the fake server; stopped at teardown."""
     from bot.config import load_settings
-    from bot.telegram_app import ALLOWED_UPDATES, build_application, on_shutdown, on_startup
+    from bot.telegram.app import ALLOWED_UPDATES, build_application, on_shutdown, on_startup
 
     running: list[RunningBot] = []
 

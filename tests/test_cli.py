@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.core import Responder
-from bot.knowledge import load_knowledge
+from bot.core.knowledge import load_knowledge
+from bot.core.responder import Responder
 from bot.terminal import TerminalChat, render
 
 ROOT = Path(__file__).resolve().parent.parent

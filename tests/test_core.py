@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import Responder
-from bot.knowledge import load_knowledge
-from bot.matcher import Thresholds
+from bot.core.knowledge import load_knowledge
+from bot.core.matcher import Thresholds
+from bot.core.responder import Responder
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 

@@ -18,10 +18,10 @@ import pytest
 import yaml
 from conftest import KNOWLEDGE, StartBot
 
-from bot import telegram_ui as tui
-from bot.core import Responder
+from bot.core.knowledge import load_knowledge
+from bot.core.responder import Responder
 from bot.core_process import CoreProcess
-from bot.knowledge import load_knowledge
+from bot.telegram import render as tui
 
 DATA = Path(__file__).parent / "data"
 URGENT = "chú hàng xóm hay sờ vào chỗ kín của em, em sợ lắm"

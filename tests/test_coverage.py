@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from bot.core.knowledge import AUDIENCES, load_knowledge
 from bot.coverage import BEGIN, END, coverage_cells, coverage_table
-from bot.knowledge import AUDIENCES, load_knowledge
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 

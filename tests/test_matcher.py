@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.matcher import DEFAULT_HIGH, DEFAULT_LOW, Hit, Matcher, Thresholds, band
-from bot.text import Lexicon, Normaliser
+from bot.core.matcher import DEFAULT_HIGH, DEFAULT_LOW, Hit, Matcher, Thresholds, band
+from bot.core.text import Lexicon, Normaliser
 
 LEXICON = Path(__file__).resolve().parents[1] / "knowledge" / "lexicon.yaml"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import Reply, Suggestion
+from bot.core.responder import Reply, Suggestion
 from bot.report import build_report, render_text, run_report, write_csv
 from bot.store import InteractionLog
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import Reply, Suggestion
+from bot.core.responder import Reply, Suggestion
 from bot.privacy import user_key
 from bot.store import InteractionLog, purge_daily, run_purge
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from conftest import ADMIN_ID, ALERT_CHAT_ID, KNOWLEDGE, RunningBot
 from fakebotapi import BOT_USERNAME, Sent
 
-from bot.core import Responder
-from bot.knowledge import AnswerVariants, load_knowledge
+from bot.core.knowledge import AnswerVariants, load_knowledge
+from bot.core.responder import Responder
 from bot.privacy import user_key
 
 CHAT = 1001

@@ -8,7 +8,7 @@ import logging
 import pytest
 from conftest import RunningBot
 
-from bot.core import Responder
+from bot.core.responder import Responder
 
 
 def _distinct_replies(responder: Responder) -> list[tuple[str, str]]:

@@ -14,8 +14,8 @@ import aiohttp
 from conftest import HASH_SECRET, KNOWLEDGE, ROOT, write_config
 from fakebotapi import FakeBotAPI
 
-from bot.core import Responder
-from bot.knowledge import load_knowledge
+from bot.core.knowledge import load_knowledge
+from bot.core.responder import Responder
 
 
 def _env(api: FakeBotAPI, *, base_url: bool = True) -> dict[str, str]:

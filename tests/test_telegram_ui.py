@@ -8,10 +8,10 @@ import html
 import pytest
 from conftest import KNOWLEDGE
 
-from bot import telegram_ui as tui
-from bot.core import Reply, Responder, Suggestion
-from bot.knowledge import load_knowledge
-from bot.telegram_app import alert_text, mask_tokens
+from bot.core.knowledge import load_knowledge
+from bot.core.responder import Reply, Responder, Suggestion
+from bot.telegram import render as tui
+from bot.telegram.app import alert_text, mask_tokens
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.text import Lexicon, Normaliser, canonical, fold
+from bot.core.text import Lexicon, Normaliser, canonical, fold
 
 LEXICON = Path(__file__).resolve().parents[1] / "knowledge" / "lexicon.yaml"
 

@@ -17,7 +17,7 @@ from bench.triage_eval import (  # noqa: E402
     load_sets,
     triage_figures,
 )
-from bot.triage import DangerFile, Triage, UrgentMatch  # noqa: E402
+from bot.core.triage import DangerFile, Triage, UrgentMatch  # noqa: E402
 
 TRIAGE, NORMALISER, DANGER = build_triage()
 URGENT, TRICKY = load_sets()

@@ -2,9 +2,9 @@
 
 Layout of a knowledge folder:
 - `entries/*.yaml`: lists of entries (questions and answers);
-- `lexicon.yaml`: teencode, abbreviations, synonyms (schema in `bot.text`);
+- `lexicon.yaml`: teencode, abbreviations, synonyms (schema in `bot.core.text`);
 - `hotlines.yaml`: phone lines shown on the hotline card;
-- `danger.yaml`: urgent-triage phrases and replies (schema in `bot.triage`);
+- `danger.yaml`: urgent-triage phrases and replies (schema in `bot.core.triage`);
 - `ui.yaml`: every other word a user reads (start, help, menus, fallbacks).
 
 Loading collects every problem before failing, so staff fix a file in one pass; a failed load
@@ -28,9 +28,15 @@ from pydantic import (
     field_validator,
 )
 
-from bot.text import Lexicon
-from bot.triage import DangerFile
-from bot.yamlfile import Loc, LocatedYaml, YamlSyntaxError, format_validation_error, load_located
+from bot.core.text import Lexicon
+from bot.core.triage import DangerFile
+from bot.core.yamlfile import (
+    Loc,
+    LocatedYaml,
+    YamlSyntaxError,
+    format_validation_error,
+    load_located,
+)
 
 Audience = Literal["child", "parent", "teacher"]
 AUDIENCES: tuple[Audience, ...] = ("child", "parent", "teacher")

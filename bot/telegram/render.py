@@ -17,8 +17,8 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from bot.core import Reply, Suggestion
-from bot.knowledge import AUDIENCES, UiTexts
+from bot.core.knowledge import AUDIENCES, UiTexts
+from bot.core.responder import Reply, Suggestion
 
 MESSAGE_LIMIT = 4096
 CALLBACK_LIMIT = 64

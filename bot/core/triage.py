@@ -41,7 +41,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.text import Normalised, Normaliser, canonical, fold
+from bot.core.text import Normalised, Normaliser, canonical, fold
 
 Speaker = Literal["child", "adult"]
 _GAP = "..."

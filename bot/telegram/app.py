@@ -53,13 +53,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import telegram_ui as tui
 from bot.config import Settings
-from bot.core import Reply, Responder
+from bot.core.knowledge import AUDIENCES, KnowledgeError, load_knowledge
+from bot.core.responder import Reply, Responder
 from bot.core_process import CoreProcess, wanted
-from bot.knowledge import AUDIENCES, KnowledgeError, load_knowledge
 from bot.privacy import redact
 from bot.store import InteractionLog, purge_daily
+from bot.telegram import render as tui
 from bot.telegram_request import AiohttpRequest
 
 logger = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ from typing import Literal, NamedTuple, Protocol
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from bot.text import Normalised, Normaliser, fold
+from bot.core.text import Normalised, Normaliser, fold
 
 DEFAULT_HIGH = 43.0
 DEFAULT_LOW = 32.0

@@ -12,10 +12,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.knowledge import AUDIENCES, Entry, KnowledgeBase
-from bot.matcher import Hit, Matcher, Thresholds, band
-from bot.text import Normalised, Normaliser, canonical, fold
-from bot.triage import Triage, UrgentMatch
+from bot.core.knowledge import AUDIENCES, Entry, KnowledgeBase
+from bot.core.matcher import Hit, Matcher, Thresholds, band
+from bot.core.text import Normalised, Normaliser, canonical, fold
+from bot.core.triage import Triage, UrgentMatch
 
 Audience = Literal["child", "parent", "teacher"]
 Band = Literal["answer", "did-you-mean", "fallback", "smalltalk"]
