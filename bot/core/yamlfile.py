@@ -17,6 +17,12 @@ from pydantic import ValidationError
 
 Loc = tuple[Any, ...]
 
+# A knowledge file is a few tens of kilobytes; an alias bomb is a few hundred bytes that expand
+# to billions of nodes. Limits are checked before anything is built.
+MAX_FILE_BYTES = 2_000_000
+MAX_ALIASES = 100
+MAX_NODES = 500_000
+
 
 class YamlSyntaxError(Exception):
     """A file that is not valid YAML; `issue` is ready to show to staff."""
@@ -58,16 +64,68 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
             _walk(item, loc + (index,), lines)
 
 
+class _LimitedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses many aliases (alias bombs) before the document is built."""
+
+    aliases_seen = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases_seen += 1
+            if self.aliases_seen > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"more than {MAX_ALIASES} aliases (*name)", mark
+                )
+        return super().compose_node(parent, index)
+
+
+def _check_tree(path: Path, root: yaml.Node) -> None:
+    """Refuse recursive aliases and trees that expand to too many nodes (shared nodes count
+    once per use, which is what construction would cost)."""
+    count = 0
+    stack: list[tuple[yaml.Node, frozenset[int]]] = [(root, frozenset())]
+    while stack:
+        node, ancestors = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            line = node.start_mark.line + 1
+            raise YamlSyntaxError(
+                f"{path}:{line}: YAML error: file expands to more than {MAX_NODES} values"
+                " (too many aliases)"
+            )
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in ancestors:
+                line = node.start_mark.line + 1
+                raise YamlSyntaxError(f"{path}:{line}: YAML error: recursive alias")
+            inner = ancestors | {id(node)}
+            children: list[yaml.Node] = []
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    children += [key_node, value_node]
+            else:
+                children = list(node.value)
+            stack.extend((child, inner) for child in children)
+
+
 def load_located(path: Path) -> LocatedYaml:
-    """Parse `path`; raise YamlSyntaxError naming file and line when it is not valid YAML."""
+    """Parse `path`; raise YamlSyntaxError naming file and line when it is not valid YAML,
+    too large, or built from too many or recursive aliases."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise YamlSyntaxError(
+                f"{path}:1: file too large: {size} bytes (at most {MAX_FILE_BYTES})"
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise YamlSyntaxError(f"{path}:1: cannot read file: {exc}") from exc
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _LimitedLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _check_tree(path, node)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -78,6 +136,8 @@ def load_located(path: Path) -> LocatedYaml:
         raise YamlSyntaxError(f"{path}:{line}: YAML syntax error: {problem}") from exc
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"{path}:1: YAML error: {exc}") from exc
+    except (RecursionError, ValueError, TypeError) as exc:
+        raise YamlSyntaxError(f"{path}:1: YAML error: {type(exc).__name__}: {exc}") from exc
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines)
