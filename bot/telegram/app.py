@@ -60,6 +60,7 @@ from bot.core_process import CoreProcess, wanted
 from bot.privacy import redact
 from bot.store import InteractionLog, purge_daily
 from bot.telegram import render as tui
+from bot.telegram.delivery import run_polling as run_reliable_polling
 from bot.telegram_request import AiohttpRequest
 
 logger = logging.getLogger(__name__)
@@ -1000,10 +1001,8 @@ def run(settings: Settings) -> None:
             bootstrap_retries=5,
         )
     else:
-        app.run_polling(
-            allowed_updates=ALLOWED_UPDATES,
-            poll_interval=0.0,
-            timeout=10,
-            bootstrap_retries=-1,
-        )
+        # Not app.run_polling(): PTB's Updater confirms updates when fetched (see delivery.py).
+        asyncio.run(run_reliable_polling(
+            app, settings.storage.database, allowed_updates=ALLOWED_UPDATES, timeout=10
+        ))
     logging.shutdown()
