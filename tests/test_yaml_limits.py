@@ -1,4 +1,4 @@
-"""Knowledge files that would hang or crash the loader become one plain error naming file and line."""
+"""Knowledge files that would hang or crash the loader: one plain error naming file and line."""
 
 from __future__ import annotations
 

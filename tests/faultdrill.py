@@ -1,0 +1,122 @@
+"""Crash and stop drills against the fake Bot API with `python -m bot run` as a real process.
+
+Shared by tests/test_telegram_delivery.py (small numbers) and bench/faults.py (the figures).
+Every chat sends one `/111`, which the bot answers with exactly one message, so "answered" is a
+chat with a reply and "duplicated" a chat with more than one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fakebotapi import FakeBotAPI
+
+ROOT = Path(__file__).resolve().parents[1]
+HASH_SECRET = "drill-hash-secret-0123456789abcdef"
+FIRST_CHAT = 20_000
+
+
+def drill_config(tmp: Path, api: FakeBotAPI, overall: float = 30.0) -> Path:
+    """Telegram's own limit (30 messages/s) by default, as the bot runs in production."""
+    config: dict[str, Any] = {
+        "knowledge": {"path": str(ROOT / "knowledge")},
+        "storage": {"database": str(tmp / "log.sqlite3")},
+        "telegram": {
+            "base_url": api.base_url, "core_process": False,
+            "rate_limit": {"overall_per_second": overall, "per_chat_per_second": 1,
+                           "max_retries": 4},
+        },
+        "logging": {"level": "INFO"},
+    }
+    path = tmp / f"config-{overall}.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+async def spawn(config: Path, api: FakeBotAPI) -> asyncio.subprocess.Process:
+    env = dict(os.environ, TELEGRAM_BOT_TOKEN=api.token, BOT_HASH_SECRET=HASH_SECRET,
+               PYTHONUNBUFFERED="1")
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--config", str(config), "run",
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+@dataclass
+class Outcome:
+    queued: int
+    answered_before: int  # chats answered before the kill / SIGTERM took effect
+    lost: int  # chats never answered after the restart
+    duplicated: int  # chats answered more than once
+    stop_seconds: float = 0.0
+
+
+def _replies(api: FakeBotAPI, chats: int) -> Counter[int]:
+    wanted = range(FIRST_CHAT, FIRST_CHAT + chats)
+    counts = Counter(s.chat_id for s in api.sent if s.chat_id in wanted)
+    return counts
+
+
+async def _restart_and_finish(api: FakeBotAPI, tmp: Path, chats: int, timeout: float,
+                              overall: float) -> None:
+    proc = await spawn(drill_config(tmp, api, overall), api)
+    try:
+        await api.wait_for(lambda: len(_replies(api, chats)) == chats, timeout=timeout)
+    except TimeoutError:
+        pass
+    finally:
+        await api.settle(0.5)
+        proc.send_signal(signal.SIGTERM)
+        await proc.communicate()
+
+
+async def kill9_drill(api: FakeBotAPI, tmp: Path, chats: int = 500, kill_after: int = 150,
+                      timeout: float = 60.0, overall: float = 30.0) -> Outcome:
+    """Queue `chats` messages, SIGKILL the bot after `kill_after` replies, restart, count."""
+    api.send_delay = 0.005
+    proc = await spawn(drill_config(tmp, api, overall), api)
+    await api.wait_for(lambda: api.count("getUpdates") > 0, timeout=30)
+    for index in range(chats):
+        api.message(FIRST_CHAT + index, "/111")
+    await api.wait_for(lambda: len(api.sent) >= kill_after, timeout=timeout)
+    proc.kill()
+    await proc.wait()
+    before = len(_replies(api, chats))
+    api.send_delay = 0.0
+    await _restart_and_finish(api, tmp, chats, timeout, overall)
+    counts = _replies(api, chats)
+    return Outcome(chats, before, chats - len(counts), sum(1 for c in counts.values() if c > 1))
+
+
+async def sigterm_drill(api: FakeBotAPI, tmp: Path, chats: int = 1000, timeout: float = 60.0,
+                        overall: float = 30.0) -> Outcome:
+    """Queue a slow backlog (each reply takes 0.5 s), SIGTERM, time the exit, restart, count."""
+    api.send_delay = 0.5
+    proc = await spawn(drill_config(tmp, api, overall), api)
+    await api.wait_for(lambda: api.count("getUpdates") > 0, timeout=30)
+    for index in range(chats):
+        api.message(FIRST_CHAT + index, "/111")
+    await api.wait_for(lambda: len(api.sent) >= 10, timeout=timeout)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.communicate(), 30)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+    took = loop.time() - started
+    before = len(_replies(api, chats))
+    api.send_delay = 0.0
+    await _restart_and_finish(api, tmp, chats, timeout, overall)
+    counts = _replies(api, chats)
+    return Outcome(chats, before, chats - len(counts),
+                   sum(1 for c in counts.values() if c > 1), took)
