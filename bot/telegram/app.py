@@ -61,6 +61,8 @@ from bot.privacy import redact
 from bot.store import InteractionLog, purge_daily
 from bot.telegram import render as tui
 from bot.telegram.delivery import run_polling as run_reliable_polling
+from bot.telegram.webhook import NO_SECRET as NO_WEBHOOK_SECRET
+from bot.telegram.webhook import run_webhook as run_reliable_webhook
 from bot.telegram_request import AiohttpRequest
 
 logger = logging.getLogger(__name__)
@@ -986,21 +988,21 @@ def run(settings: Settings) -> None:
     setup_logging(settings.logging.level)
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else None
     install_token_filter(token)
-    app = build_application(settings)
     if settings.telegram.mode == "webhook":
         webhook = settings.telegram.webhook
         if not webhook.url:
             raise SystemExit("telegram.webhook.url is required in webhook mode")
-        app.run_webhook(
-            listen=webhook.listen,
-            port=webhook.port,
-            url_path=urlparse(webhook.url).path.lstrip("/"),
-            webhook_url=webhook.url,
-            secret_token=webhook.secret_token,
+        if not webhook.secret_token:
+            raise SystemExit(NO_WEBHOOK_SECRET)
+        app = build_application(settings)
+        # Not app.run_webhook(): it answers 200 before handling and 500 to bad JSON.
+        asyncio.run(run_reliable_webhook(
+            app, settings.storage.database, listen=webhook.listen, port=webhook.port,
+            url=webhook.url, url_path=urlparse(webhook.url).path, secret=webhook.secret_token,
             allowed_updates=ALLOWED_UPDATES,
-            bootstrap_retries=5,
-        )
+        ))
     else:
+        app = build_application(settings)
         # Not app.run_polling(): PTB's Updater confirms updates when fetched (see delivery.py).
         asyncio.run(run_reliable_polling(
             app, settings.storage.database, allowed_updates=ALLOWED_UPDATES, timeout=10
