@@ -747,9 +747,12 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 
 def admin_only(handler: Handler) -> Handler:
-    """Staff commands: anyone not listed in `admins` is told so and nothing else happens."""
+    """Staff commands, private chats only: anyone not listed in `admins` is told so and
+    nothing else happens; in a group nothing is answered at all."""
 
     async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not _is_private(update):
+            return  # staff figures and errors are never shown to a group's members
         state = _state(context)
         user = update.effective_user
         if user is None or user.id not in state.admins:
