@@ -80,32 +80,47 @@ class _LimitedLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def _check_tree(path: Path, root: yaml.Node) -> None:
-    """Refuse recursive aliases and trees that expand to too many nodes (shared nodes count
-    once per use, which is what construction would cost)."""
-    count = 0
-    stack: list[tuple[yaml.Node, frozenset[int]]] = [(root, frozenset())]
+    """Refuse recursive aliases and trees that would expand to too many values: the expanded
+    size of each shared node is computed once (depth-first, memoised), so a bomb costs
+    microseconds, not the gigabytes building it would."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
-        node, ancestors = stack.pop()
-        count += 1
-        if count > MAX_NODES:
-            line = node.start_mark.line + 1
-            raise YamlSyntaxError(
-                f"{path}:{line}: YAML error: file expands to more than {MAX_NODES} values"
-                " (too many aliases)"
-            )
-        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-            if id(node) in ancestors:
-                line = node.start_mark.line + 1
-                raise YamlSyntaxError(f"{path}:{line}: YAML error: recursive alias")
-            inner = ancestors | {id(node)}
-            children: list[yaml.Node] = []
-            if isinstance(node, yaml.MappingNode):
-                for key_node, value_node in node.value:
-                    children += [key_node, value_node]
-            else:
-                children = list(node.value)
-            stack.extend((child, inner) for child in children)
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            total = 1 + sum(size[id(child)] for child in _children(node))
+            if total > MAX_NODES:
+                raise YamlSyntaxError(
+                    f"{path}:{node.start_mark.line + 1}: YAML error: this value expands to more"
+                    f" than {MAX_NODES} values (too many aliases)"
+                )
+            size[key] = total
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise YamlSyntaxError(f"{path}:{node.start_mark.line + 1}: YAML error: recursive alias")
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                raise YamlSyntaxError(
+                    f"{path}:{child.start_mark.line + 1}: YAML error: recursive alias"
+                )
+            if id(child) not in size:
+                stack.append((child, False))
 
 
 def load_located(path: Path) -> LocatedYaml:
