@@ -577,9 +577,33 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         reply = responder.respond(text, audience)
     ref = state.log.record(user.id, audience, text, reply) if user is not None else None
+    _remember(context.user_data, ISSUED_REFS, ref)
     await _send_reply(update, context, reply, ref)
     if reply.urgent and state.alerts is not None:  # queued: never delays this chat or others
-        state.alerts.post(alert_text(responder, reply, text, audience, ref))
+        # An edit of a message already alerted on is answered again but not alerted twice.
+        alerted = _remembered(context.chat_data, ALERTED_MESSAGES)
+        if message.message_id not in alerted:
+            _remember(context.chat_data, ALERTED_MESSAGES, message.message_id)
+            state.alerts.post(alert_text(responder, reply, text, audience, ref))
+
+
+ISSUED_REFS = "issued_refs"  # user_data: feedback refs sent to this user (random, no content)
+ALERTED_MESSAGES = "alerted_messages"  # chat_data: message ids already alerted to staff
+REMEMBERED = 200
+
+
+def _remembered(data: dict[Any, Any] | None, key: str) -> deque[Any]:
+    if data is None:
+        return deque(maxlen=REMEMBERED)
+    found = data.get(key)
+    if not isinstance(found, deque):
+        found = data[key] = deque(maxlen=REMEMBERED)
+    return found
+
+
+def _remember(data: dict[Any, Any] | None, key: str, value: object) -> None:
+    if value is not None:
+        _remembered(data, key).append(value)
 
 
 async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -603,7 +627,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
 
     if prefix == tui.FEEDBACK and len(fields) == 2 and fields[0] in ("0", "1"):
-        state.log.record_feedback(fields[1], fields[0] == "1")
+        # Counts only from the user the answer was sent to (a forged ref changes nothing).
+        if fields[1] in _remembered(context.user_data, ISSUED_REFS):
+            state.log.record_feedback(fields[1], fields[0] == "1")
         await query.answer(ui.feedback_thanks)
         if query.message is not None and isinstance(query.message, Message):
             kept = tui.without_feedback(query.message.reply_markup)
@@ -627,6 +653,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         title = responder.kb.entries[fields[0]].title
         ref = state.log.record(user.id, audience, title, reply) if user is not None else None
+        _remember(context.user_data, ISSUED_REFS, ref)
         await _send_reply(update, context, reply, ref)
 
 
