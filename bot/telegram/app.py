@@ -28,6 +28,7 @@ import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -57,6 +58,7 @@ from bot.config import Settings
 from bot.core.knowledge import AUDIENCES, KnowledgeError, load_knowledge
 from bot.core.responder import Reply, Responder
 from bot.core_process import CoreProcess, wanted
+from bot.kb_snapshot import load_or_snapshot, snapshot_dir
 from bot.privacy import redact
 from bot.store import InteractionLog, purge_daily
 from bot.telegram import render as tui
@@ -872,6 +874,7 @@ async def on_startup(app: Application) -> None:
     state.purge_task = asyncio.create_task(
         purge_daily(state.log, state.settings.privacy.retention_days), name="daily-purge"
     )
+    await tell_admins_about_snapshot(app)
 
 
 async def on_stop(app: Application) -> None:
@@ -916,8 +919,11 @@ def build_application(
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     token = settings.telegram_token.get_secret_value()
     install_token_filter(token)
+    kb_problems: list[str] = []
     if responder is None:
-        kb = load_knowledge(settings.knowledge.path)
+        kb, kb_problems = load_or_snapshot(
+            Path(settings.knowledge.path), snapshot_dir(settings.storage.database)
+        )
         responder = Responder(kb, settings.matching.thresholds)
     if log is None:
         log = InteractionLog(
@@ -963,8 +969,25 @@ def build_application(
         else None,
         core=CoreProcess() if wanted(settings.telegram.core_process) else None,
     )
+    app.bot_data[KB_PROBLEMS] = kb_problems
     add_handlers(app)
     return app
+
+
+KB_PROBLEMS = "kb_problems"  # bot_data: why the bot started from the knowledge snapshot
+
+
+async def tell_admins_about_snapshot(app: Application) -> None:
+    """Started from the last good knowledge base: each admin hears it, with the errors."""
+    problems: list[str] = app.bot_data.get(KB_PROBLEMS) or []
+    if not problems:
+        return
+    state: BotState = app.bot_data[STATE]
+    text = state.responder.ui.reload_failed + "\n" + "\n".join(problems[:20])
+    for admin in state.admins:
+        for chunk in tui.split_escaped(text):
+            with contextlib.suppress(Exception):
+                await app.bot.send_message(admin, chunk, parse_mode=ParseMode.HTML)
 
 
 def add_handlers(app: Application) -> None:
