@@ -177,11 +177,15 @@ class ReliablePoller:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await fetch
                     break
+                started = len(self.tasks)
                 for update in fetch.result():
                     self._accept(update)
-                if len(self.tasks) >= 1000:
-                    # Backpressure: Telegram keeps the rest until we confirm them.
-                    await asyncio.wait(set(self.tasks.values()), timeout=1.0,
+                fresh = len(self.tasks) - started
+                if self.tasks and (fresh == 0 or len(self.tasks) >= 1000):
+                    # Everything fetched is already running (the offset waits for the lowest
+                    # one), or backpressure: wait for a handler to finish instead of asking
+                    # Telegram for the same batch again in a tight loop.
+                    await asyncio.wait({*self.tasks.values(), stop_wait}, timeout=1.0,
                                        return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop_wait.cancel()
