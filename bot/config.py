@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from bot.core.matcher import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
 from bot.core.yamlfile import YamlSyntaxError, format_validation_error, load_located
+from bot.privacy import MIN_SECRET_LENGTH
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,10 +116,16 @@ class Settings(_Section):
             )
             if value is None or not value.get_secret_value()
         ]
-        if missing:
-            raise ConfigError(
-                [f"environment variable {name} is required to run on Telegram" for name in missing]
+        problems = [f"environment variable {n} is required to run on Telegram" for n in missing]
+        secret = self.hash_secret.get_secret_value() if self.hash_secret else ""
+        if secret and len(secret) < MIN_SECRET_LENGTH:
+            # A short secret is found by brute force from one's own row, then every id with it.
+            problems.append(
+                f"BOT_HASH_SECRET has {len(secret)} characters; it needs at least "
+                f"{MIN_SECRET_LENGTH} (make one with: openssl rand -hex 32)"
             )
+        if problems:
+            raise ConfigError(problems)
 
 
 _SECRET_KEYS = {"telegram_token", "hash_secret"}

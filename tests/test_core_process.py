@@ -109,7 +109,7 @@ async def test_reloaded_knowledge_answers_at_once(core: CoreProcess, tmp_path: P
 async def test_child_gets_no_secrets(core: CoreProcess, monkeypatch: pytest.MonkeyPatch,
                                      shared_responder: Responder) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456789:SECRET-token_abcdefghijklmnopqrstuvw")
-    monkeypatch.setenv("BOT_HASH_SECRET", "hash-secret")
+    monkeypatch.setenv("BOT_HASH_SECRET", "hash-secret-" + "x" * 32)
     await core.start(shared_responder)
     assert await core.wait_ready(60)
     environ = Path(f"/proc/{core.pid}/environ").read_bytes()

@@ -37,6 +37,7 @@ from bot.core.yamlfile import (
     format_validation_error,
     load_located,
 )
+from bot.privacy.lists import PrivacyLists
 
 Audience = Literal["child", "parent", "teacher"]
 AUDIENCES: tuple[Audience, ...] = ("child", "parent", "teacher")
@@ -180,11 +181,25 @@ class KnowledgeBase:
     ui: UiTexts
     lexicon: Lexicon
     danger: DangerFile
+    privacy: PrivacyLists
     files: list[Path] = field(default_factory=list)
 
     @property
     def question_count(self) -> int:
         return sum(len(entry.questions) for entry in self.entries.values())
+
+    def vocabulary(self) -> list[str]:
+        """Every text staff wrote (questions, titles, answers, keywords): the common words that
+        redaction may leave standing when capitalised or after an address term."""
+        texts: list[str] = []
+        for entry in self.entries.values():
+            texts += [entry.title, *entry.questions, *entry.keywords]
+            answer = entry.answer
+            texts += [answer] if isinstance(answer, str) else [
+                v for v in (answer.default, answer.child, answer.parent, answer.teacher) if v
+            ]
+        texts += [*self.lexicon.abbreviations.values()]
+        return texts
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -282,6 +297,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
     _, hotlines = _load_model(root / "hotlines.yaml", HotlinesFile, issues)
     ui_doc, ui = _load_model(root / "ui.yaml", UiTexts, issues)
     danger_doc, danger = _load_model(root / "danger.yaml", DangerFile, issues)
+    _, privacy = _load_model(root / "privacy.yaml", PrivacyLists, issues)
     if ui is not None and ui_doc is not None and entries:
         tags = {tag for entry in entries.values() for tag in entry.tags}
         for index, topic in enumerate(ui.topics):
@@ -298,7 +314,14 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     f"{danger_doc.path}:{danger_doc.line(loc)}: {field}: "
                     f"no entry with id '{entry_id}'"
                 )
-    if issues or lexicon is None or hotlines is None or ui is None or danger is None:
+    if (
+        issues
+        or lexicon is None
+        or hotlines is None
+        or ui is None
+        or danger is None
+        or privacy is None
+    ):
         raise KnowledgeError(issues)
     return KnowledgeBase(
         entries=entries,
@@ -306,11 +329,12 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         ui=ui,
         lexicon=lexicon,
         danger=danger,
+        privacy=privacy,
         files=[*files, *(root / name for name in _SIDE_FILES)],
     )
 
 
-_SIDE_FILES = ("lexicon.yaml", "hotlines.yaml", "ui.yaml", "danger.yaml")
+_SIDE_FILES = ("lexicon.yaml", "hotlines.yaml", "ui.yaml", "danger.yaml", "privacy.yaml")
 
 
 def _danger_entry_ids(danger: DangerFile) -> Iterable[tuple[Loc, str]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -124,7 +123,8 @@ def fold(text: str) -> str:
     return quick if quick.isascii() else _fold_slow(quick)
 
 
-@lru_cache(maxsize=50_000)
+# No lru_cache on per-word helpers: a process-wide cache would keep users' own words (names,
+# streets) in memory after the message is gone (issue 16). They cost microseconds uncached.
 def _place_tone(word: str) -> str:
     """Put a word's tone mark on the vowel the traditional rule picks (hòa, khỏe, thủy)."""
     decomposed = unicodedata.normalize("NFD", word)
@@ -168,7 +168,6 @@ def _squeeze_plain(match: re.Match[str]) -> str:
     return run[0]
 
 
-@lru_cache(maxsize=100_000)
 def _canonical_word(word: str) -> str:
     """Squeeze stretched letters and place the tone of one lower-case NFC word."""
     if fold(word) != word:  # typed with diacritics: doubled vowels are stretches too
