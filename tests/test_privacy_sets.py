@@ -69,9 +69,8 @@ def test_the_auditor_sees_a_leak_when_there_is_one(auditor):
 
 
 def test_invisible_characters_and_lookalike_letters_do_not_hide_data(redactor):
-    assert redactor.redact("sđt 0\u200b9\u200b1\u200b2\u200b3\u200b4\u200b5\u200b6\u200b7\u200b8") == (
-        "sđt [SĐT]"
-    )
+    hidden = "\u200b".join("0912345678")
+    assert redactor.redact(f"sđt {hidden}") == "sđt [SĐT]"
     assert "0912" not in redactor.redact("sđt О912345678")  # Cyrillic O
     assert redactor.redact("gọi 111 hoặc 18001567") == "gọi 111 hoặc 18001567"
 

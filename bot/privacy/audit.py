@@ -15,6 +15,8 @@ from bot.privacy.redactor import Redactor
 
 _WORD_RE = re.compile(r"[^\W\d_]+|\d+")
 _DIGIT_WINDOW = 5
+# Words that spell an address's shape, not a person: "a còng", "chấm", "lớp".
+_SHAPE_WORDS = ("a", "còng", "cong", "chấm", "cham", "at", "dot", "com", "gmail", "vn", "lớp")
 
 
 class LeakAuditor:
@@ -35,7 +37,7 @@ class LeakAuditor:
             *lists.landmark_words,
         ):
             generic.update(phrase.split())
-        generic.update(("a", "còng", "cong", "chấm", "cham", "at", "dot", "com", "gmail", "vn", "lớp", "lop", "class"))
+        generic.update(_SHAPE_WORDS)
         # "nhà văn hóa" must not make the name "Văn" generic
         self._generic = frozenset(generic - set(lists.given_names) - set(lists.surnames))
         self._digit_words = dict(lists.digit_words)

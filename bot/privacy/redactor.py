@@ -115,8 +115,8 @@ class Redactor:
             ("id", lists.id_triggers),
         ):
             for phrase in phrases:
-                words = tuple((w, fold_word(w)) for w in _TOKEN_RE.findall(phrase))
-                self._phrases.setdefault(words[0][1], []).append((words, kind))
+                pairs = tuple((w, fold_word(w)) for w in _TOKEN_RE.findall(phrase))
+                self._phrases.setdefault(pairs[0][1], []).append((pairs, kind))
         for candidates in self._phrases.values():
             candidates.sort(key=lambda item: -len(item[0]))  # longest phrase wins
 
@@ -161,7 +161,8 @@ class Redactor:
         if tok.folded in self._digit_words and in_run:
             return self._digit_words[tok.folded]
         if any(c.isdigit() for c in tok.text) and tok.text.isalnum():
-            mapped = "".join(c if c.isdigit() else self._digit_letters.get(c, "x") for c in tok.text)
+            letters = self._digit_letters
+            mapped = "".join(c if c.isdigit() else letters.get(c, "x") for c in tok.text)
             if "x" not in mapped:
                 return mapped
         return None
@@ -419,7 +420,12 @@ class Redactor:
             if k > 0 and labels[k - 1] == NAME and toks[k - 1].end + 1 == tok.start:
                 labels[k] = NAME
                 continue
-            if tok.upper and not known or not sentence_start and not known or not sentence_start and tok in self._given and k > 0 and toks[k - 1].cap:
+            shouted = tok.upper and not known
+            unknown_mid_sentence = not sentence_start and not known
+            name_after_capital = (
+                not sentence_start and tok in self._given and k > 0 and toks[k - 1].cap
+            )
+            if shouted or unknown_mid_sentence or name_after_capital:
                 labels[k] = NAME
 
 
@@ -450,7 +456,9 @@ def _is_phone(digits: str, toks: list[_Tok], run: list[int]) -> bool:
     return bool(phonenumbers.is_valid_number(number))
 
 
-def _label_span(toks: list[_Tok], labels: list[str | None], start: int, end: int, label: str) -> None:
+def _label_span(
+    toks: list[_Tok], labels: list[str | None], start: int, end: int, label: str
+) -> None:
     """Label every unlabelled token overlapping [start, end) (tokens are sorted by start)."""
     lo, hi = 0, len(toks)
     while lo < hi:  # first token ending after `start`
