@@ -63,7 +63,6 @@ def run_echo(base_url: str, overall_rate: float, concurrency: int, transport: st
     from telegram.request import HTTPXRequest
 
     from bot.telegram.app import ALLOWED_UPDATES
-    from bot.telegram_request import AiohttpRequest
 
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         level=logging.INFO)
@@ -72,14 +71,10 @@ def run_echo(base_url: str, overall_rate: float, concurrency: int, transport: st
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text(update.effective_message.text)
 
-    if transport == "aiohttp":
-        request = AiohttpRequest(concurrency, connect_timeout=5, read_timeout=10, pool_timeout=10)
-        polling = AiohttpRequest(2, connect_timeout=5, read_timeout=30, pool_timeout=5)
-    else:
-        request = HTTPXRequest(connection_pool_size=concurrency, connect_timeout=5,
-                               read_timeout=10, write_timeout=10, pool_timeout=10)
-        polling = HTTPXRequest(connection_pool_size=2, connect_timeout=5, read_timeout=30,
-                               pool_timeout=5)
+    request = HTTPXRequest(connection_pool_size=concurrency, connect_timeout=5,
+                           read_timeout=10, write_timeout=10, pool_timeout=10)
+    polling = HTTPXRequest(connection_pool_size=2, connect_timeout=5, read_timeout=30,
+                           pool_timeout=5)
     app = (
         ApplicationBuilder()
         .token(os.environ["TELEGRAM_BOT_TOKEN"])
@@ -371,7 +366,7 @@ async def run_mix(mix: str, args: argparse.Namespace) -> tuple[float, int]:
         from bot.core.knowledge import load_knowledge
 
         args.marker = load_knowledge(args.knowledge).ui.urgent_marker
-    kinds = ("echo", "echo-aio", "ours")
+    kinds = ("echo", "ours")
     expected = {k: (([1] * len(messages), 0) if k.startswith("echo") else (parts, alerts))
                 for k in kinds}
     if mix == "realistic":
@@ -403,11 +398,8 @@ async def run_mix(mix: str, args: argparse.Namespace) -> tuple[float, int]:
               f"CPU {med(kind, lambda r: r.cpu_seconds / r.messages * 1000):.2f} ms/msg, "
               f"lost {sum(r.lost for r in runs[kind])}")
     ratio = med("ours", lambda r: r.rate) / med("echo", lambda r: r.rate)
-    same_transport = med("ours", lambda r: r.rate) / med("echo-aio", lambda r: r.rate)
     lost = sum(r.lost for results in runs.values() for r in results)
     print(f"  ours / echo: {ratio:.0%} (target >= 80%), lost {lost}")
-    print(f"  ours / echo-aio (same transport as ours): {same_transport:.0%}: what our own "
-          "per-message work costs against a bot that does nothing")
     print("  staff alerts are sent from a queue at the staff group's limit (20/min), joined "
           "when they pile up: the alerts column counts those out by the burst's end")
     return ratio, lost

@@ -44,12 +44,23 @@ class RateLimitSettings(_Section):
     max_retries: int = Field(3, ge=0)
 
 
+class HttpSettings(_Section):
+    """python-telegram-bot's own HTTPXRequest settings; unset (null) keeps the library default."""
+
+    connect_timeout: float | None = Field(None, gt=0)
+    read_timeout: float | None = Field(None, gt=0)
+    write_timeout: float | None = Field(None, gt=0)
+    pool_timeout: float | None = Field(None, gt=0)
+    connection_pool_size: int | None = Field(None, ge=1)
+    proxy: str | None = None
+    http_version: Literal["1.1", "2"] | None = None
+
+
 class TelegramSettings(_Section):
     base_url: str | None = None
     mode: Literal["polling", "webhook"] = "polling"
     concurrency: int = Field(32, ge=1, le=1024)
-    # Find answers in a child process on another CPU core: "auto" (when 2+ cores), true, false.
-    core_process: bool | Literal["auto"] = "auto"
+    http: HttpSettings = HttpSettings()
     webhook: WebhookSettings = WebhookSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import secrets
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 500
 MAX_INPUT_CHARS = 4096  # bound the redaction work; Telegram messages are at most 4096 chars
 UTC_OFFSET_HOURS = 7  # Vietnam (no daylight saving): "today" and report days are local days
+VIETNAM = dt.timezone(dt.timedelta(hours=UTC_OFFSET_HOURS))
 REF_BYTES = 9  # secrets.token_urlsafe(9) -> 12 ascii chars
 
 # One script per schema version; never edit a released script, append a new one.
@@ -59,11 +61,16 @@ MIGRATIONS: list[str] = [
 class ReplyLike(Protocol):
     """What the log needs from `bot.core.Reply`."""
 
-    urgent: bool
-    category: str | None
-    entry_id: str | None
-    score: float
-    band: str
+    @property
+    def urgent(self) -> bool: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def entry_id(self) -> str | None: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def band(self) -> str: ...
 
 
 class StoreError(RuntimeError):

@@ -12,6 +12,7 @@ import pytest
 from bot.config import load_settings
 from bot.core.knowledge import load_knowledge
 from bot.core.responder import Responder
+from bot.services import Services
 from bot.terminal import TerminalChat, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +95,7 @@ def responder() -> Responder:
 
 
 def test_terminal_numbers_suggestions_and_picks_them(responder):
-    chat = TerminalChat(load_settings(None, env={}), responder)
+    chat = TerminalChat(Services(load_settings(None, env={}), responder, None))
     text = chat.handle("tổng đài bảo vệ trẻ em số mấy")
     assert "111" in text
     if chat.choices:
@@ -118,7 +119,7 @@ def test_terminal_reload_keeps_last_good_knowledge(tmp_path, responder):
     shutil.copytree(ROOT / "knowledge", copy)
     settings = load_settings(None, env={})
     settings.knowledge.path = copy
-    chat = TerminalChat(settings, responder)
+    chat = TerminalChat(Services(settings, responder, None))
     (copy / "entries" / "hong.yaml").write_text("- id: [\n", encoding="utf-8")
     answer = chat.handle("/reload")
     assert responder.ui.reload_failed in answer

@@ -260,6 +260,8 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         issues.append(f"{root / 'entries'}:1: (folder): no entries/*.yaml files")
     for path in files:
         doc, loaded = _load_entries(path, issues)
+        if doc is None:  # a YAML syntax error, already listed
+            continue
         for index, entry in loaded:
             if entry.id in entries:
                 first_doc, first_index = where[entry.id]

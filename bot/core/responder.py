@@ -52,7 +52,10 @@ class Reply:
 
 
 def _clean_audience(audience: str | None) -> Audience | None:
-    return audience if audience in AUDIENCES else None  # type: ignore[return-value]
+    for known in AUDIENCES:
+        if audience == known:
+            return known
+    return None
 
 
 class Responder:
@@ -70,7 +73,8 @@ class Responder:
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb.lexicon)
         self.triage = Triage(kb.danger, self.normalise)
-        self.matcher = Matcher(kb.entries.values(), self.normalise)
+        # ignore: matcher.EntryLike declares settable fields, Entry is frozen (matcher's owner)
+        self.matcher = Matcher(kb.entries.values(), self.normalise)  # type: ignore[arg-type]
         # Replies to recent messages, keyed by a digest of the text so no message is kept.
         self._cache: OrderedDict[bytes, Reply] = OrderedDict()
         self._cache_size = cache_size
@@ -114,7 +118,7 @@ class Responder:
         if urgent is not None:
             return self._urgent_reply(urgent, best if confidence == "answer" else None, score,
                                       audience)
-        if confidence == "answer":
+        if confidence == "answer" and best is not None:
             return self._entry_reply(self.kb.entries[best.entry_id], score, audience)
         small = self._small_talk(message)
         if small is not None:
