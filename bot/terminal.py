@@ -76,7 +76,7 @@ class TerminalChat:
             return ui.role_question + "\n" + ui.terminal_hint
         if line == "/chude":
             self.choices = []
-            return ui.topics_intro + "\n" + "\n".join(f"- {t.label}" for t in ui.topics)
+            return ui.topics_intro + "\n" + "\n".join(f"- {t.label}" for t in ui.menu_topics)
         if line == "/reload":
             return self.reload()
         reply = self.responder.respond(line, self.audience)

@@ -57,7 +57,7 @@ async def test_start_explains_the_bot_and_asks_who_is_writing(bot: RunningBot) -
     assert "111" in start.text and "/privacy" in start.text
     assert start.parse_mode == "HTML"
     labels = start.keyboard_labels()
-    assert [topic.label for topic in ui.topics] == [x for x in labels if not x.startswith("/")]
+    assert [topic.label for topic in ui.menu_topics] == [x for x in labels if not x.startswith("/")]
     assert question.text == ui.role_question
     assert [b["text"] for b in question.buttons()] == [
         ui.role_buttons.child, ui.role_buttons.parent, ui.role_buttons.teacher
@@ -169,14 +169,14 @@ async def test_topic_menu_by_command_and_by_keyboard(bot: RunningBot) -> None:
     api.message(CHAT, "/chude")
     sent = await api.wait_sent(CHAT, 1)
     assert sent[0].text == ui.topics_intro
-    assert [b["text"] for b in sent[0].buttons()] == [t.label for t in ui.topics]
+    assert [b["text"] for b in sent[0].buttons()] == [t.label for t in ui.menu_topics]
     api.press(sent[0], sent[0].buttons()[0]["callback_data"])
     sent = await api.wait_sent(CHAT, 2)
-    tag = ui.topics[0].tag
+    tag = ui.menu_topics[0].tag
     assert [b["text"] for b in sent[1].buttons()] == [s.title for s in responder.topic_entries(tag)]
 
     # The reply keyboard sends the label as text.
-    last = ui.topics[-1]
+    last = ui.menu_topics[-1]
     api.message(CHAT, last.label)
     sent = await api.wait_sent(CHAT, 3)
     assert [b["text"] for b in sent[2].buttons()] == [

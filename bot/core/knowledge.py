@@ -121,8 +121,9 @@ class RoleTexts(_Strict):
 
 
 class Topic(_Strict):
-    label: Text  # shown on the topic menu button
+    label: Text  # shown on the topic menu button, and in the staff coverage table
     tag: Slug  # entries with this tag are listed under the topic
+    in_menu: bool = True  # false: a topic for the staff coverage table only
 
 
 class SmallTalk(_Strict):
@@ -140,7 +141,8 @@ class UiTexts(_Strict):
     role_buttons: RoleTexts
     role_set: RoleTexts
     topics_intro: Text
-    topics: list[Topic] = Field(min_length=1)
+    audience_names: RoleTexts
+    topics: list[Topic] = Field(min_length=1)  # every topic tag, in the order staff read them
     topic_empty: Text
     did_you_mean: Text
     fallback: Text
@@ -161,6 +163,11 @@ class UiTexts(_Strict):
     urgent_marker: Text
     terminal_hint: Text
     smalltalk: list[SmallTalk] = Field(default_factory=list)
+
+    @property
+    def menu_topics(self) -> list[Topic]:
+        """The topics users see on the menu and under /chude."""
+        return [topic for topic in self.topics if topic.in_menu]
 
 
 class KnowledgeError(Exception):

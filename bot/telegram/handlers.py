@@ -140,7 +140,7 @@ async def on_text(update: Update, context: BotContext) -> None:
     track_incoming(update, context)
     state = context.bot_data
     responder = state.responder  # one knowledge base for the whole update, even mid-reload
-    tag = next((t.tag for t in responder.ui.topics if t.label == text.strip()), None)
+    tag = next((t.tag for t in responder.ui.menu_topics if t.label == text.strip()), None)
     if tag is not None:
         await _show_topic(update, context, tag)
         return
