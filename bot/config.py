@@ -14,17 +14,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from bot.core.matcher import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
-from bot.core.yamlfile import YamlSyntaxError, format_validation_error, load_located
+from bot.core.yamlfile import IssuesError, YamlSyntaxError, format_validation_error, load_located
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class ConfigError(Exception):
+class ConfigError(IssuesError):
     """A config problem, each issue naming the file, line and key."""
-
-    def __init__(self, issues: list[str]) -> None:
-        super().__init__("\n".join(issues))
-        self.issues = issues
 
 
 class _Section(BaseModel):

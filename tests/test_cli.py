@@ -98,14 +98,12 @@ def test_terminal_numbers_suggestions_and_picks_them(responder):
     chat = TerminalChat(Services(load_settings(None, env={}), responder, None))
     text = chat.handle("tổng đài bảo vệ trẻ em số mấy")
     assert "111" in text
-    if chat.choices:
-        picked = chat.handle("1")
-        assert chat_title_answer(responder, picked)
+    assert chat.choices, "the hotline answer lists its related entries, numbered"
+    first = chat.choices[0]
+    assert f"  [1] {first.title}" in text
+    picked = chat.handle("1")
+    assert responder.kb.entries[first.entry_id].answer_for(None) in picked
     assert chat.handle("/exit") is None
-
-
-def chat_title_answer(responder: Responder, text: str) -> bool:
-    return any(entry.answer_for(None) in text for entry in responder.kb.entries.values())
 
 
 def test_terminal_marks_urgent_replies(responder):

@@ -10,11 +10,18 @@ from conftest import ADMIN_ID, ALERT_CHAT_ID, KNOWLEDGE, RunningBot
 from fakebotapi import BOT_USERNAME, Sent
 
 from bot.core.knowledge import AnswerVariants, load_knowledge
-from bot.core.responder import Responder
+from bot.core.responder import Reply, Responder
 from bot.privacy import user_key
+from bot.telegram import render as tui
 
 CHAT = 1001
 
+
+
+def shown(responder: Responder, reply: Reply | None) -> list[str]:
+    """The HTML texts a user is sent for `reply`, exactly as the bot renders them."""
+    assert reply is not None
+    return [text for text, _ in tui.reply_messages(responder.ui, reply, "ref")]
 
 def _responder() -> Responder:
     return Responder(load_knowledge(KNOWLEDGE))
@@ -93,7 +100,8 @@ async def test_role_choice_sets_the_answer_variant_and_can_be_changed(bot: Runni
 
     api.message(CHAT, question)
     sent = await api.wait_sent(CHAT, 4)
-    assert sent[3].text.startswith(entry.answer_for("child")[:40].replace("&", "&amp;"))
+    assert sent[3].text == shown(responder, responder.respond(question, "child"))[0]
+    assert html.escape(entry.answer_for("child"), quote=False) in sent[3].text
 
     api.message(CHAT, "/vaitro")
     sent = await api.wait_sent(CHAT, 5)
@@ -102,7 +110,8 @@ async def test_role_choice_sets_the_answer_variant_and_can_be_changed(bot: Runni
     await api.wait_sent(CHAT, 6)
     api.message(CHAT, question)
     sent = await api.wait_sent(CHAT, 7)
-    assert sent[6].text.startswith(entry.answer_for("parent")[:40].replace("&", "&amp;"))
+    assert sent[6].text == shown(responder, responder.respond(question, "parent"))[0]
+    assert html.escape(entry.answer_for("parent"), quote=False) in sent[6].text
 
 
 async def test_answer_has_related_and_feedback_buttons_and_feedback_is_stored(
@@ -133,7 +142,7 @@ async def test_answer_has_related_and_feedback_buttons_and_feedback_is_stored(
     api.press(answer, answer.buttons()[0]["callback_data"])
     sent = await api.wait_sent(CHAT, len(sent) + 1)
     related = responder.kb.entries[related_titles and responder.kb.entries[entry_id].related[0]]
-    assert sent[-1].text.startswith(related.answer_for(None)[:30].replace("&", "&amp;"))
+    assert sent[-1].text == shown(responder, responder.answer_entry(related.id, None))[0]
 
 
 async def test_did_you_mean_offers_titles_and_a_press_answers(bot: RunningBot) -> None:
@@ -161,7 +170,7 @@ async def test_did_you_mean_offers_titles_and_a_press_answers(bot: RunningBot) -
     api.press(sent[0], sent[0].buttons()[0]["callback_data"])
     sent = await api.wait_sent(CHAT, 2)
     entry = responder.kb.entries[choice.entry_id]
-    assert sent[1].text.startswith(entry.answer_for(None)[:30].replace("&", "&amp;"))
+    assert sent[1].text == shown(responder, responder.answer_entry(entry.id, None))[0]
 
 
 async def test_topic_menu_by_command_and_by_keyboard(bot: RunningBot) -> None:
@@ -255,8 +264,7 @@ async def test_edited_message_is_answered_like_a_new_one(bot: RunningBot) -> Non
     await api.wait_sent(CHAT, 1)
     api.edit(original, question)
     sent = await api.wait_sent(CHAT, 2)
-    answer = responder.kb.entries[entry_id].answer_for(None)
-    assert sent[1].text.startswith(answer[:30].replace("&", "&amp;"))
+    assert sent[1].text == shown(responder, responder.answer_entry(entry_id, None))[0]
 
 
 async def test_in_groups_only_commands_and_mentions_are_answered(bot: RunningBot) -> None:
@@ -273,8 +281,7 @@ async def test_in_groups_only_commands_and_mentions_are_answered(bot: RunningBot
     sent = api.sent_to(group)
     assert len(sent) == 2, [s.text[:50] for s in sent]
     assert "111" in sent[0].text
-    answer = responder.kb.entries[entry_id].answer_for(None)
-    assert sent[1].text.startswith(answer[:30].replace("&", "&amp;"))
+    assert sent[1].text == shown(responder, responder.answer_entry(entry_id, None))[0]
     assert sent[0].keyboard_labels() == []  # no reply keyboard pushed on a group
 
 
@@ -301,7 +308,7 @@ async def test_urgent_message_goes_first_alone_and_alerts_staff(start_bot) -> No
     expected = responder.respond(text)
     api.message(CHAT, f"{text}. Em tên là Nguyễn Thị Lan, số của em là 0912 345 678")
     sent = await api.wait_sent(CHAT, len(expected.parts))
-    assert sent[0].text.startswith(expected.parts[0][:30].replace("&", "&amp;"))
+    assert sent[0].text == shown(responder, expected)[0]
     assert sent[0].buttons() == []
     alerts = await api.wait_sent(ALERT_CHAT_ID, 1)
     alert = alerts[0].text
@@ -374,13 +381,12 @@ async def test_reload_swaps_knowledge_and_keeps_old_one_on_error(start_bot, tmp_
     current = bot.state.responder
     api.message(ADMIN_ID, "/reload")
     sent = await api.wait_sent(ADMIN_ID, 2)
-    assert sent[1].text.startswith(ui.reload_failed.replace("&", "&amp;"))
+    assert sent[1].text.startswith(html.escape(ui.reload_failed, quote=False))
     assert entries_file.name in sent[1].text
     assert bot.state.responder is current
     api.message(CHAT, question)
     sent = await api.wait_sent(CHAT, 2)
-    answer = current.kb.entries[entry_id].answer_for(None)
-    assert sent[1].text.startswith(answer[:30].replace("&", "&amp;"))
+    assert sent[1].text == shown(current, current.answer_entry(entry_id, None))[0]
 
 
 async def test_stats_gives_the_days_figures_to_admins_only(bot: RunningBot) -> None:

@@ -31,6 +31,7 @@ from pydantic import (
 from bot.core.text import Lexicon
 from bot.core.triage import DangerFile
 from bot.core.yamlfile import (
+    IssuesError,
     Loc,
     LocatedYaml,
     YamlSyntaxError,
@@ -170,12 +171,8 @@ class UiTexts(_Strict):
         return [topic for topic in self.topics if topic.in_menu]
 
 
-class KnowledgeError(Exception):
+class KnowledgeError(IssuesError):
     """The knowledge folder has problems; `issues` lists each as file:line: id: field: message."""
-
-    def __init__(self, issues: list[str]) -> None:
-        super().__init__("\n".join(issues))
-        self.issues = issues
 
 
 @dataclass(frozen=True)

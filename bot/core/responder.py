@@ -12,13 +12,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.core.knowledge import AUDIENCES, Entry, KnowledgeBase
-from bot.core.matcher import Hit, Matcher, Thresholds, band
+from bot.core.knowledge import AUDIENCES, Audience, Entry, KnowledgeBase
+from bot.core.matcher import Band, Hit, Matcher, Thresholds, band
 from bot.core.text import Normalised, Normaliser, canonical, fold
 from bot.core.triage import Triage, UrgentMatch
 
-Audience = Literal["child", "parent", "teacher"]
-Band = Literal["answer", "did-you-mean", "fallback", "smalltalk"]
+# The matcher's bands, and small talk (a greeting answered from ui.yaml, no entry).
+ReplyBand = Literal[Band, "smalltalk"]
 SUGGESTION_COUNT = 3
 CACHE_SIZE = 4096  # replies kept for repeated messages ("111 là gì" arrives again and again)
 
@@ -40,7 +40,7 @@ class Reply:
     category: str | None = None
     entry_id: str | None = None
     score: float = 0.0
-    band: Band = "fallback"
+    band: ReplyBand = "fallback"
     suggestions: tuple[Suggestion, ...] = ()
     related: tuple[Suggestion, ...] = ()
     nearest: str | None = None  # best candidate even when not confident (for staff reports)
