@@ -14,18 +14,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from bot.core.matcher import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
-from bot.core.yamlfile import YamlSyntaxError, format_validation_error, load_located
+from bot.core.yamlfile import IssuesError, YamlSyntaxError, format_validation_error, load_located
 from bot.privacy import MIN_SECRET_LENGTH
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class ConfigError(Exception):
+class ConfigError(IssuesError):
     """A config problem, each issue naming the file, line and key."""
-
-    def __init__(self, issues: list[str]) -> None:
-        super().__init__("\n".join(issues))
-        self.issues = issues
 
 
 class _Section(BaseModel):
@@ -45,12 +41,23 @@ class RateLimitSettings(_Section):
     max_retries: int = Field(3, ge=0)
 
 
+class HttpSettings(_Section):
+    """python-telegram-bot's own HTTPXRequest settings; unset (null) keeps the library default."""
+
+    connect_timeout: float | None = Field(None, gt=0)
+    read_timeout: float | None = Field(None, gt=0)
+    write_timeout: float | None = Field(None, gt=0)
+    pool_timeout: float | None = Field(None, gt=0)
+    connection_pool_size: int | None = Field(None, ge=1)
+    proxy: str | None = None
+    http_version: Literal["1.1", "2"] | None = None
+
+
 class TelegramSettings(_Section):
     base_url: str | None = None
     mode: Literal["polling", "webhook"] = "polling"
     concurrency: int = Field(32, ge=1, le=1024)
-    # Find answers in a child process on another CPU core: "auto" (when 2+ cores), true, false.
-    core_process: bool | Literal["auto"] = "auto"
+    http: HttpSettings = HttpSettings()
     webhook: WebhookSettings = WebhookSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
 

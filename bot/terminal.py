@@ -7,14 +7,14 @@ marked. `/reload` re-reads the knowledge folder and keeps the old one when the n
 from __future__ import annotations
 
 import asyncio
-import secrets
 import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.config import Settings
-from bot.core.knowledge import AUDIENCES, KnowledgeError, load_knowledge
+from bot.core.knowledge import AUDIENCES, KnowledgeError
 from bot.core.responder import Reply, Responder, Suggestion
+from bot.services import Services
+from bot.store import InteractionLog
 
 EXIT_WORDS = {"/exit", "/quit", "/thoat"}
 TERMINAL_USER = 0  # one local user; the random per-run secret makes its key unlinkable
@@ -37,12 +37,18 @@ def render(reply: Reply, marker: str) -> tuple[str, list[Suggestion]]:
 class TerminalChat:
     """One conversation at the prompt; holds the current responder and audience."""
 
-    def __init__(self, settings: Settings, responder: Responder, log=None) -> None:
-        self.settings = settings
-        self.responder = responder
+    def __init__(self, services: Services) -> None:
+        self.services = services
         self.audience: str | None = None
         self.choices: list[Suggestion] = []
-        self.log = log
+
+    @property
+    def responder(self) -> Responder:
+        return self.services.responder
+
+    @property
+    def log(self) -> InteractionLog | None:
+        return self.services.log
 
     def handle(self, line: str) -> str | None:
         """Answer one typed line; None means the user wants to leave."""
@@ -70,7 +76,7 @@ class TerminalChat:
             return ui.role_question + "\n" + ui.terminal_hint
         if line == "/chude":
             self.choices = []
-            return ui.topics_intro + "\n" + "\n".join(f"- {t.label}" for t in ui.topics)
+            return ui.topics_intro + "\n" + "\n".join(f"- {t.label}" for t in ui.menu_topics)
         if line == "/reload":
             return self.reload()
         reply = self.responder.respond(line, self.audience)
@@ -84,37 +90,28 @@ class TerminalChat:
 
     def reload(self) -> str:
         try:
-            kb = load_knowledge(self.settings.knowledge.path)
+            responder = self.services.reload()
         except KnowledgeError as exc:
             return self.responder.ui.reload_failed + "\n" + "\n".join(exc.issues)
-        self.responder = Responder(kb, self.settings.matching.thresholds)
-        return self.responder.ui.reload_ok.format(
+        kb = responder.kb
+        return responder.ui.reload_ok.format(
             entries=len(kb.entries), questions=kb.question_count
         )
 
 
 async def run_chat(
-    settings: Settings,
-    responder: Responder,
+    services: Services,
     *,
     read: Callable[[str], str] = input,
     out: TextIO = sys.stdout,
-    with_log: bool = True,
 ) -> None:
     """Run the prompt loop until /exit or end of input."""
-    log = None
-    if with_log:
-        from bot.store import InteractionLog
-
-        log = InteractionLog(
-            settings.storage.database,
-            secrets.token_bytes(32),
-            queue_size=settings.storage.queue_size,
-        )
+    log = services.log
+    if log is not None:
         await log.start()
-    chat = TerminalChat(settings, responder, log)
-    print(responder.ui.start, file=out)
-    print(responder.ui.terminal_hint, file=out)
+    chat = TerminalChat(services)
+    print(services.responder.ui.start, file=out)
+    print(services.responder.ui.terminal_hint, file=out)
     loop = asyncio.get_running_loop()
     try:
         while True:

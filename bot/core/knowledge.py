@@ -31,6 +31,7 @@ from pydantic import (
 from bot.core.text import Lexicon
 from bot.core.triage import DangerFile
 from bot.core.yamlfile import (
+    IssuesError,
     Loc,
     LocatedYaml,
     YamlSyntaxError,
@@ -122,8 +123,9 @@ class RoleTexts(_Strict):
 
 
 class Topic(_Strict):
-    label: Text  # shown on the topic menu button
+    label: Text  # shown on the topic menu button, and in the staff coverage table
     tag: Slug  # entries with this tag are listed under the topic
+    in_menu: bool = True  # false: a topic for the staff coverage table only
 
 
 class SmallTalk(_Strict):
@@ -141,7 +143,8 @@ class UiTexts(_Strict):
     role_buttons: RoleTexts
     role_set: RoleTexts
     topics_intro: Text
-    topics: list[Topic] = Field(min_length=1)
+    audience_names: RoleTexts
+    topics: list[Topic] = Field(min_length=1)  # every topic tag, in the order staff read them
     topic_empty: Text
     did_you_mean: Text
     fallback: Text
@@ -163,13 +166,14 @@ class UiTexts(_Strict):
     terminal_hint: Text
     smalltalk: list[SmallTalk] = Field(default_factory=list)
 
+    @property
+    def menu_topics(self) -> list[Topic]:
+        """The topics users see on the menu and under /chude."""
+        return [topic for topic in self.topics if topic.in_menu]
 
-class KnowledgeError(Exception):
+
+class KnowledgeError(IssuesError):
     """The knowledge folder has problems; `issues` lists each as file:line: id: field: message."""
-
-    def __init__(self, issues: list[str]) -> None:
-        super().__init__("\n".join(issues))
-        self.issues = issues
 
 
 @dataclass(frozen=True)
@@ -275,6 +279,8 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         issues.append(f"{root / 'entries'}:1: (folder): no entries/*.yaml files")
     for path in files:
         doc, loaded = _load_entries(path, issues)
+        if doc is None:  # a YAML syntax error, already listed
+            continue
         for index, entry in loaded:
             if entry.id in entries:
                 first_doc, first_index = where[entry.id]

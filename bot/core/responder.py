@@ -12,13 +12,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.core.knowledge import AUDIENCES, Entry, KnowledgeBase
-from bot.core.matcher import Hit, Matcher, Thresholds, band
+from bot.core.knowledge import AUDIENCES, Audience, Entry, KnowledgeBase
+from bot.core.matcher import Band, Hit, Matcher, Thresholds, band
 from bot.core.text import Normalised, Normaliser, canonical, fold
 from bot.core.triage import Triage, UrgentMatch
 
-Audience = Literal["child", "parent", "teacher"]
-Band = Literal["answer", "did-you-mean", "fallback", "smalltalk"]
+# The matcher's bands, and small talk (a greeting answered from ui.yaml, no entry).
+ReplyBand = Literal[Band, "smalltalk"]
 SUGGESTION_COUNT = 3
 CACHE_SIZE = 4096  # replies kept for repeated messages ("111 là gì" arrives again and again)
 
@@ -40,7 +40,7 @@ class Reply:
     category: str | None = None
     entry_id: str | None = None
     score: float = 0.0
-    band: Band = "fallback"
+    band: ReplyBand = "fallback"
     suggestions: tuple[Suggestion, ...] = ()
     related: tuple[Suggestion, ...] = ()
     nearest: str | None = None  # best candidate even when not confident (for staff reports)
@@ -52,7 +52,10 @@ class Reply:
 
 
 def _clean_audience(audience: str | None) -> Audience | None:
-    return audience if audience in AUDIENCES else None  # type: ignore[return-value]
+    for known in AUDIENCES:
+        if audience == known:
+            return known
+    return None
 
 
 class Responder:
@@ -70,7 +73,8 @@ class Responder:
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb.lexicon)
         self.triage = Triage(kb.danger, self.normalise)
-        self.matcher = Matcher(kb.entries.values(), self.normalise)
+        # ignore: matcher.EntryLike declares settable fields, Entry is frozen (matcher's owner)
+        self.matcher = Matcher(kb.entries.values(), self.normalise)  # type: ignore[arg-type]
         # Replies to recent messages, keyed by a digest of the text so no message is kept.
         self._cache: OrderedDict[bytes, Reply] = OrderedDict()
         self._cache_size = cache_size
@@ -114,7 +118,7 @@ class Responder:
         if urgent is not None:
             return self._urgent_reply(urgent, best if confidence == "answer" else None, score,
                                       audience)
-        if confidence == "answer":
+        if confidence == "answer" and best is not None:
             return self._entry_reply(self.kb.entries[best.entry_id], score, audience)
         small = self._small_talk(message)
         if small is not None:
