@@ -1,0 +1,190 @@
+"""Rank knowledge entries for a message: TF-IDF over the entries' questions and titles.
+
+Each question and title of an entry becomes a vector of character 2-5-grams (inside words) and
+word 1-2-grams of its folded text (no diacritics, teencode expanded by the normaliser), weighted
+by TF-IDF and normalised; a message is scored against every question by cosine similarity and an
+entry takes the best of its questions, blended with the similarity to the entry as a whole (its
+centroid), so an entry with many questions about one thing is not beaten by one stray question.
+
+Why this shape (bench/quality.py, issue 14): character n-grams carry teencode, typos and missing
+diacritics; word n-grams carry the order of syllables; a cosine on normalised vectors is a score
+with a fixed scale, so one pair of thresholds separates "answer", "did you mean" and "not mine".
+
+Memory and speed: features are hashed (no vocabulary dict grows with the base) and the question
+matrix is kept transposed (feature -> questions) in float32, so a search touches only the
+postings of the message's own n-grams; the per-entry maximum is one `np.maximum.reduceat`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
+
+from bot.core.text import Normalised, Normaliser
+
+# Bands on the 0-100 score (cosine x 100), picked on the tuning half of tests/data/eval.yaml by
+# bench/quality.py and checked on the other half; see that script's --sweep.
+DEFAULT_HIGH = 38.0
+DEFAULT_LOW = 28.0
+
+N_FEATURES = 2**20
+CENTROID_SHARE = 0.3  # share of the entry-as-a-whole similarity in an entry's score
+FOCUS_SHARE = 0.6  # weight of the question found in a long message against the whole message
+ROLE_BONUS = 0.03  # an entry written for the writer's role alone (settles twin entries)
+MAX_CHARS = 2000  # a rambling message: its start and end are enough to find the topic
+
+Band = Literal["answer", "did-you-mean", "fallback"]
+
+
+class EntryLike(Protocol):
+    id: str
+    title: str
+    questions: list[str]
+    keywords: list[str]
+    # optional: `audience` (list of readers the entry is written for)
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry_id: str
+    score: float  # 0-100
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    high: float = DEFAULT_HIGH
+    low: float = DEFAULT_LOW
+
+
+def band(score: float, thresholds: Thresholds) -> Band:
+    """Answer above `high`, offer choices from `low` up to `high`, fall back below `low`."""
+    if score >= thresholds.high:
+        return "answer"
+    if score >= thresholds.low:
+        return "did-you-mean"
+    return "fallback"
+
+
+def _vectorizers() -> tuple[HashingVectorizer, HashingVectorizer]:
+    common = {
+        "n_features": N_FEATURES,
+        "alternate_sign": False,
+        "norm": None,
+        "dtype": np.float32,
+        "lowercase": False,
+    }
+    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common)  # type: ignore[arg-type]
+    words = HashingVectorizer(
+        analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common  # type: ignore[arg-type]
+    )
+    return chars, words
+
+
+class Ranker:
+    """Index built once from the entries; `search` ranks entries for one normalised message."""
+
+    def __init__(self, entries: Iterable[EntryLike], normaliser: Normaliser) -> None:
+        self._chars, self._words = _vectorizers()
+        self.ids: list[str] = []
+        self._sole_reader: list[str | None] = []
+        texts: list[str] = []
+        starts: list[int] = []
+        for entry in entries:
+            readers = list(getattr(entry, "audience", None) or [])
+            self._sole_reader.append(readers[0] if len(readers) == 1 else None)
+            self.ids.append(entry.id)
+            starts.append(len(texts))
+            for text in [*entry.questions, entry.title]:
+                texts.append(normaliser(text).folded)
+        self._starts = np.asarray(starts, dtype=np.int64)
+        if not texts:
+            self._idf = np.zeros(N_FEATURES, dtype=np.float32)
+            self._postings = sp.csr_matrix((N_FEATURES, 0), dtype=np.float32)
+            self._centroids = sp.csr_matrix((N_FEATURES, 0), dtype=np.float32)
+            return
+        counts = self._counts(texts)
+        df = np.bincount(counts.indices, minlength=N_FEATURES).astype(np.float32)
+        n = float(len(texts))
+        # Smooth idf as scikit-learn's TfidfTransformer; unseen features weigh as the rarest.
+        self._idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+        docs = self._weigh(counts)
+        owner = np.repeat(np.arange(len(starts)), np.diff(np.append(self._starts, len(texts))))
+        pick = sp.csr_matrix(
+            (np.ones(len(texts), dtype=np.float32), (owner, np.arange(len(texts)))),
+            shape=(len(starts), len(texts)),
+        )
+        centroids = normalize(pick @ docs).astype(np.float32)
+        self._postings = docs.T.tocsr()
+        self._centroids = centroids.T.tocsr()
+        self._postings.indices = self._postings.indices.astype(np.int32)
+        self._centroids.indices = self._centroids.indices.astype(np.int32)
+
+    @property
+    def question_count(self) -> int:
+        return int(self._postings.shape[1])
+
+    def _counts(self, texts: list[str]) -> sp.csr_matrix:
+        counts = sp.hstack([self._chars.transform(texts), self._words.transform(texts)]).tocsr()
+        counts.data = np.log1p(counts.data)  # sublinear tf: a repeated word says little more
+        return counts
+
+    def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        cols = counts.indices % N_FEATURES
+        counts.data = counts.data * self._idf[cols]
+        return normalize(counts).astype(np.float32).tocsr()
+
+    def vector(self, folded: str) -> sp.csr_matrix:
+        """The message's normalised TF-IDF row (1 x features)."""
+        return self._weigh(self._counts([folded[:MAX_CHARS]]))
+
+    def search(
+        self,
+        message: Normalised,
+        limit: int = 3,
+        *,
+        focus: str | None = None,
+        role: str | None = None,
+    ) -> list[Hit]:
+        """Rank entries for a message, best first; scores are 0-100.
+
+        `focus`: the question found inside a long message, weighed above the rest of it;
+        `role`: who writes ("parent", "teacher", "child"), a small bonus for entries written
+        for that reader alone.
+        """
+        if not message.folded.strip() or not self.ids:
+            return []
+        query = self.vector(message.folded)
+        if focus:
+            query = normalize(FOCUS_SHARE * self.vector(focus) + (1 - FOCUS_SHARE) * query)
+        if query.nnz == 0:
+            return []
+        per_doc = np.asarray((query @ self._postings).todense()).ravel()
+        best = np.maximum.reduceat(per_doc, self._starts) if per_doc.size else per_doc
+        whole = np.asarray((query @ self._centroids).todense()).ravel()
+        scores = (1 - CENTROID_SHARE) * best + CENTROID_SHARE * whole
+        if role is not None:
+            bonus = np.fromiter(
+                (ROLE_BONUS if r == role else 0.0 for r in self._sole_reader),
+                dtype=np.float64,
+                count=len(self._sole_reader),
+            )
+            scores = scores + bonus * (scores > 0)
+        k = min(max(limit, 1), scores.size)
+        top = np.argpartition(-scores, k - 1)[:k]
+        order = sorted(top.tolist(), key=lambda i: (-scores[i], self.ids[i]))
+        return [
+            Hit(self.ids[i], round(float(min(100.0, 100.0 * scores[i])), 2))
+            for i in order
+            if scores[i] > 0
+        ]
+
+
+def reader_roles(cues: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """The lexicon's reader cues as the role detector wants them (already folded)."""
+    return {role: [c for c in phrases if c] for role, phrases in cues.items()}
