@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge  # noqa: E402
 from baseline_matcher import Matcher  # noqa: E402  (today's matcher, kept as the baseline)
+
+from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge  # noqa: E402
 from bot.core.matching import Ranker, Thresholds, band, detect_role, focus  # noqa: E402
 from bot.core.matching.role import folded_cues  # noqa: E402
 from bot.core.text import Lexicon, Normaliser  # noqa: E402
@@ -162,7 +163,7 @@ def ranked_old(kb: KnowledgeBase | LenientKB, cases: list[Case]) -> list[list[tu
 
 
 def tuning_half(text: str) -> bool:
-    """A fixed half of a set, by a digest of the text: bands are picked here, checked on the rest."""
+    """A fixed half of a set (by a text digest): bands are tuned here, checked on the rest."""
     import hashlib
 
     return hashlib.blake2b(text.encode(), digest_size=2).digest()[0] % 2 == 0

@@ -53,7 +53,7 @@ class Reply:
 
 
 def _clean_audience(audience: str | None) -> Audience | None:
-    return audience if audience in AUDIENCES else None  # type: ignore[return-value]
+    return audience if audience in AUDIENCES else None
 
 
 class Responder:
@@ -128,7 +128,7 @@ class Responder:
         if urgent is not None:
             return self._urgent_reply(urgent, best if confidence == "answer" else None, score,
                                       audience)
-        if confidence == "answer":
+        if confidence == "answer" and best is not None:
             return self._entry_reply(self.kb.entries[best.entry_id], score, audience)
         small = self._small_talk(message)
         if small is not None:

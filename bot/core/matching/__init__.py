@@ -5,6 +5,7 @@ entry's questions and title; `question` finds the question inside a long message
 who is writing. The band thresholds live beside the ranker because they belong to its scores.
 """
 
+from bot.core.matching.question import focus
 from bot.core.matching.ranker import (
     DEFAULT_HIGH,
     DEFAULT_LOW,
@@ -15,7 +16,6 @@ from bot.core.matching.ranker import (
     Thresholds,
     band,
 )
-from bot.core.matching.question import focus
 from bot.core.matching.role import detect_role
 
 __all__ = [

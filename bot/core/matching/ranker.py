@@ -43,11 +43,14 @@ Band = Literal["answer", "did-you-mean", "fallback"]
 
 
 class EntryLike(Protocol):
-    id: str
-    title: str
-    questions: list[str]
-    keywords: list[str]
-    # optional: `audience` (list of readers the entry is written for)
+    """What the ranker reads of an entry; `audience` (its readers) is optional."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def questions(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,9 @@ def _vectorizers() -> tuple[HashingVectorizer, HashingVectorizer]:
         "dtype": np.float32,
         "lowercase": False,
     }
-    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common)  # type: ignore[arg-type]
+    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common)
     words = HashingVectorizer(
-        analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common  # type: ignore[arg-type]
+        analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common
     )
     return chars, words
 
@@ -90,7 +93,9 @@ class Ranker:
     """Index built once from the entries; `search` ranks entries for one normalised message."""
 
     def __init__(self, entries: Iterable[EntryLike], normaliser: Normaliser) -> None:
-        self._chars, self._words = _vectorizers()
+        chars, words = _vectorizers()
+        self._char_grams = chars.build_analyzer()
+        self._word_grams = words.build_analyzer()
         self.ids: list[str] = []
         self._sole_reader: list[str | None] = []
         texts: list[str] = []
@@ -104,12 +109,12 @@ class Ranker:
                 texts.append(normaliser(text).folded)
         self._starts = np.asarray(starts, dtype=np.int64)
         if not texts:
-            self._idf = np.zeros(N_FEATURES, dtype=np.float32)
-            self._postings = sp.csr_matrix((N_FEATURES, 0), dtype=np.float32)
-            self._centroids = sp.csr_matrix((N_FEATURES, 0), dtype=np.float32)
+            self._idf = np.zeros(2 * N_FEATURES, dtype=np.float32)
+            self._postings = sp.csr_matrix((2 * N_FEATURES, 0), dtype=np.float32)
+            self._centroids = sp.csr_matrix((2 * N_FEATURES, 0), dtype=np.float32)
             return
         counts = self._counts(texts)
-        df = np.bincount(counts.indices, minlength=N_FEATURES).astype(np.float32)
+        df = np.bincount(counts.indices, minlength=2 * N_FEATURES).astype(np.float32)
         n = float(len(texts))
         # Smooth idf as scikit-learn's TfidfTransformer; unseen features weigh as the rarest.
         self._idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
@@ -130,13 +135,35 @@ class Ranker:
         return int(self._postings.shape[1])
 
     def _counts(self, texts: list[str]) -> sp.csr_matrix:
-        counts = sp.hstack([self._chars.transform(texts), self._words.transform(texts)]).tocsr()
-        counts.data = np.log1p(counts.data)  # sublinear tf: a repeated word says little more
+        """Hashed n-gram counts (sublinear), char n-grams in [0, N), word n-grams in [N, 2N).
+
+        Python's string hash is stable within a process, and the index and the messages are
+        always hashed by the same process, so no hashing library call is needed per n-gram.
+        """
+        indptr = [0]
+        indices: list[int] = []
+        data: list[float] = []
+        mask = N_FEATURES - 1
+        for text in texts:
+            row: dict[int, int] = {}
+            for gram in self._char_grams(text):
+                h = hash(gram) & mask
+                row[h] = row.get(h, 0) + 1
+            for gram in self._word_grams(text):
+                h = (hash(gram) & mask) + N_FEATURES
+                row[h] = row.get(h, 0) + 1
+            indices.extend(row)
+            data.extend(row.values())
+            indptr.append(len(indices))
+        counts = sp.csr_matrix(
+            (np.log1p(np.asarray(data, dtype=np.float32)),  # sublinear tf
+             np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
+            shape=(len(texts), 2 * N_FEATURES),
+        )
         return counts
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        cols = counts.indices % N_FEATURES
-        counts.data = counts.data * self._idf[cols]
+        counts.data = counts.data * self._idf[counts.indices]
         return normalize(counts).astype(np.float32).tocsr()
 
     def vector(self, folded: str) -> sp.csr_matrix:
