@@ -67,11 +67,10 @@ def test_role_is_read_from_the_message(responder: Responder) -> None:
 
 
 def test_the_role_breaks_ties_between_twin_entries(responder: Responder) -> None:
+    same = {"title": "Khi bị bắt nạt", "questions": ["bị bắt nạt thì làm gì"], "keywords": []}
     twins = [
-        SimpleNamespace(id="for-parent", title="Khi bị bắt nạt", questions=["bị bắt nạt thì làm gì"],
-                        keywords=[], audience=["parent"]),
-        SimpleNamespace(id="for-teacher", title="Khi bị bắt nạt", questions=["bị bắt nạt thì làm gì"],
-                        keywords=[], audience=["teacher"]),
+        SimpleNamespace(id="for-parent", audience=["parent"], **same),
+        SimpleNamespace(id="for-teacher", audience=["teacher"], **same),
     ]
     normalise: Normaliser = responder.normalise
     ranker = Ranker(twins, normalise)

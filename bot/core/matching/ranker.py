@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
+from zlib import crc32
 
 import numpy as np
 import scipy.sparse as sp
@@ -137,8 +138,8 @@ class Ranker:
     def _counts(self, texts: list[str]) -> sp.csr_matrix:
         """Hashed n-gram counts (sublinear), char n-grams in [0, N), word n-grams in [N, 2N).
 
-        Python's string hash is stable within a process, and the index and the messages are
-        always hashed by the same process, so no hashing library call is needed per n-gram.
+        crc32, not Python's `hash`: that one changes per process, and a matching child process
+        must give the very replies the parent would.
         """
         indptr = [0]
         indices: list[int] = []
@@ -147,10 +148,10 @@ class Ranker:
         for text in texts:
             row: dict[int, int] = {}
             for gram in self._char_grams(text):
-                h = hash(gram) & mask
+                h = crc32(gram.encode()) & mask
                 row[h] = row.get(h, 0) + 1
             for gram in self._word_grams(text):
-                h = (hash(gram) & mask) + N_FEATURES
+                h = (crc32(gram.encode()) & mask) + N_FEATURES
                 row[h] = row.get(h, 0) + 1
             indices.extend(row)
             data.extend(row.values())
