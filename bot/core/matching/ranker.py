@@ -37,6 +37,7 @@ DEFAULT_LOW = 28.0
 N_FEATURES = 2**20
 CENTROID_SHARE = 0.3  # share of the entry-as-a-whole similarity in an entry's score
 FOCUS_SHARE = 0.6  # weight of the question found in a long message against the whole message
+NOT_OURS_FACTOR = 0.6  # a message on another service's topic (lexicon not_ours) keeps this share
 ROLE_BONUS = 0.03  # an entry written for the writer's role alone (settles twin entries)
 MAX_CHARS = 2000  # a rambling message: its start and end are enough to find the topic
 
@@ -98,6 +99,7 @@ class Ranker:
         self._char_grams = chars.build_analyzer()
         self._word_grams = words.build_analyzer()
         self.ids: list[str] = []
+        self._not_ours = [f" {p} " for p in normaliser.not_ours if p.strip()]
         self._sole_reader: list[str | None] = []
         texts: list[str] = []
         starts: list[int] = []
@@ -203,6 +205,9 @@ class Ranker:
                 count=len(self._sole_reader),
             )
             scores = scores + bonus * (scores > 0)
+        padded = f" {message.folded} "
+        if any(p in padded for p in self._not_ours):
+            scores = scores * NOT_OURS_FACTOR
         k = min(max(limit, 1), scores.size)
         top = np.argpartition(-scores, k - 1)[:k]
         order = sorted(top.tolist(), key=lambda i: (-scores[i], self.ids[i]))
