@@ -39,7 +39,7 @@ CENTROID_SHARE = 0.3  # share of the entry-as-a-whole similarity in an entry's s
 FOCUS_SHARE = 0.6  # weight of the question found in a long message against the whole message
 NOT_OURS_FACTOR = 0.6  # a message on another service's topic (lexicon not_ours) keeps this share
 ROLE_BONUS = 0.03  # an entry written for the writer's role alone (settles twin entries)
-MAX_CHARS = 2000  # a rambling message: its start and end are enough to find the topic
+HEAD_CHARS, TAIL_CHARS = 200, 400  # a rambling message: its start and end carry the topic
 
 Band = Literal["answer", "did-you-mean", "fallback"]
 
@@ -171,7 +171,9 @@ class Ranker:
 
     def vector(self, folded: str) -> sp.csr_matrix:
         """The message's normalised TF-IDF row (1 x features)."""
-        return self._weigh(self._counts([folded[:MAX_CHARS]]))
+        if len(folded) > HEAD_CHARS + TAIL_CHARS:
+            folded = f"{folded[:HEAD_CHARS]} {folded[-TAIL_CHARS:]}"
+        return self._weigh(self._counts([folded]))
 
     def search(
         self,
