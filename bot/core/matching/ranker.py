@@ -169,11 +169,36 @@ class Ranker:
         counts.data = counts.data * self._idf[counts.indices]
         return normalize(counts).astype(np.float32).tocsr()
 
-    def vector(self, folded: str) -> sp.csr_matrix:
-        """The message's normalised TF-IDF row (1 x features)."""
+    def vector(self, folded: str) -> dict[int, float]:
+        """The message's normalised TF-IDF weights, feature -> weight (plain numpy: a message
+        is one row, and scipy's per-call overhead would be most of the search time)."""
         if len(folded) > HEAD_CHARS + TAIL_CHARS:
             folded = f"{folded[:HEAD_CHARS]} {folded[-TAIL_CHARS:]}"
-        return self._weigh(self._counts([folded]))
+        row = self._counts([folded])
+        if row.nnz == 0:
+            return {}
+        weights = row.data.astype(np.float64) * self._idf[row.indices]
+        weights /= float(np.sqrt(np.dot(weights, weights))) or 1.0
+        return dict(zip(row.indices.tolist(), weights.tolist(), strict=True))
+
+    @staticmethod
+    def _dot(matrix: sp.csr_matrix, query: dict[int, float]) -> np.ndarray:
+        """query . column for every column of a (feature x item) matrix: the postings of the
+        query's features only, summed with one bincount."""
+        indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+        feats = np.fromiter(query, dtype=np.int64, count=len(query))
+        w = np.fromiter(query.values(), dtype=np.float64, count=len(query))
+        starts, ends = indptr[feats], indptr[feats + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(matrix.shape[1])
+        # Positions of every posting of the query's features, without a Python loop.
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+        return np.bincount(
+            indices[offsets], weights=data[offsets] * np.repeat(w, lengths),
+            minlength=matrix.shape[1],
+        )
 
     def search(
         self,
@@ -193,12 +218,17 @@ class Ranker:
             return []
         query = self.vector(message.folded)
         if focus:
-            query = normalize(FOCUS_SHARE * self.vector(focus) + (1 - FOCUS_SHARE) * query)
-        if query.nnz == 0:
+            asked = self.vector(focus)
+            mixed = {f: (1 - FOCUS_SHARE) * w for f, w in query.items()}
+            for f, w in asked.items():
+                mixed[f] = mixed.get(f, 0.0) + FOCUS_SHARE * w
+            norm = float(np.sqrt(sum(w * w for w in mixed.values()))) or 1.0
+            query = {f: w / norm for f, w in mixed.items()}
+        if not query:
             return []
-        per_doc = np.asarray((query @ self._postings).todense()).ravel()
+        per_doc = self._dot(self._postings, query)
         best = np.maximum.reduceat(per_doc, self._starts) if per_doc.size else per_doc
-        whole = np.asarray((query @ self._centroids).todense()).ravel()
+        whole = self._dot(self._centroids, query)
         scores = (1 - CENTROID_SHARE) * best + CENTROID_SHARE * whole
         if role is not None:
             bonus = np.fromiter(
