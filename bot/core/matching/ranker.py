@@ -35,6 +35,8 @@ DEFAULT_HIGH = 38.0
 DEFAULT_LOW = 28.0
 
 N_FEATURES = 2**20
+MAX_DF_SHARE = 1.0  # features in more than this share of the questions are not indexed
+MIN_DF_KEPT = 50  # ...unless they are in fewer questions than this (a small base keeps all)
 CENTROID_SHARE = 0.3  # share of the entry-as-a-whole similarity in an entry's score
 FOCUS_SHARE = 0.6  # weight of the question found in a long message against the whole message
 NOT_OURS_FACTOR = 0.6  # a message on another service's topic (lexicon not_ours) keeps this share
@@ -114,7 +116,7 @@ class Ranker:
         if not texts:
             self._idf = np.zeros(2 * N_FEATURES, dtype=np.float32)
             self._postings = sp.csr_matrix((2 * N_FEATURES, 0), dtype=np.float32)
-            self._centroids = sp.csr_matrix((2 * N_FEATURES, 0), dtype=np.float32)
+            self._entry_norms = np.ones(0)
             return
         counts = self._counts(texts)
         df = np.bincount(counts.indices, minlength=2 * N_FEATURES).astype(np.float32)
@@ -127,11 +129,20 @@ class Ranker:
             (np.ones(len(texts), dtype=np.float32), (owner, np.arange(len(texts)))),
             shape=(len(starts), len(texts)),
         )
-        centroids = normalize(pick @ docs).astype(np.float32)
+        # An entry as a whole is the sum of its question vectors: its cosine with a message is
+        # the sum of the questions' dot products over the sum's norm, so only the norm is kept.
+        sums = pick @ docs
+        norms = np.sqrt(np.asarray(sums.multiply(sums).sum(axis=1)).ravel())
+        self._entry_norms = np.where(norms > 0, norms, 1.0)
+        del sums, pick
+        # Features found in more than MAX_DF_SHARE of the questions (common letter pairs) say
+        # little and would make most of the postings a message touches: they are dropped.
+        keep = df[docs.indices] <= max(MAX_DF_SHARE * n, MIN_DF_KEPT)
+        docs.data[~keep] = 0.0
+        docs.eliminate_zeros()
         self._postings = docs.T.tocsr()
-        self._centroids = centroids.T.tocsr()
         self._postings.indices = self._postings.indices.astype(np.int32)
-        self._centroids.indices = self._centroids.indices.astype(np.int32)
+        self._postings.indptr = self._postings.indptr.astype(np.int32)
 
     @property
     def question_count(self) -> int:
@@ -228,7 +239,7 @@ class Ranker:
             return []
         per_doc = self._dot(self._postings, query)
         best = np.maximum.reduceat(per_doc, self._starts) if per_doc.size else per_doc
-        whole = self._dot(self._centroids, query)
+        whole = np.add.reduceat(per_doc, self._starts) / self._entry_norms
         scores = (1 - CENTROID_SHARE) * best + CENTROID_SHARE * whole
         if role is not None:
             bonus = np.fromiter(
