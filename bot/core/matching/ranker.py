@@ -143,6 +143,9 @@ class Ranker:
         self._postings = docs.T.tocsr()
         self._postings.indices = self._postings.indices.astype(np.int32)
         self._postings.indptr = self._postings.indptr.astype(np.int32)
+        # Half precision: weights in [0, 1] keep three digits, the scores' own precision,
+        # and the index takes 6 bytes a posting instead of 8.
+        self._postings.data = self._postings.data.astype(np.float16)
 
     @property
     def question_count(self) -> int:
@@ -207,7 +210,7 @@ class Ranker:
         # Positions of every posting of the query's features, without a Python loop.
         offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
         return np.bincount(
-            indices[offsets], weights=data[offsets] * np.repeat(w, lengths),
+            indices[offsets], weights=data[offsets].astype(np.float64) * np.repeat(w, lengths),
             minlength=matrix.shape[1],
         )
 
