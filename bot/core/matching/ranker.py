@@ -17,7 +17,7 @@ postings of the message's own n-grams; the per-entry maximum is one `np.maximum.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 from zlib import crc32
@@ -263,7 +263,3 @@ class Ranker:
             if scores[i] > 0
         ]
 
-
-def reader_roles(cues: Mapping[str, list[str]]) -> dict[str, list[str]]:
-    """The lexicon's reader cues as the role detector wants them (already folded)."""
-    return {role: [c for c in phrases if c] for role, phrases in cues.items()}
