@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from bot.core.matcher import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
+from bot.core.matching import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
 from bot.core.yamlfile import IssuesError, YamlSyntaxError, format_validation_error, load_located
 from bot.privacy import MIN_SECRET_LENGTH
 

@@ -11,12 +11,12 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.commands import parse_command
 from bot.core.knowledge import AUDIENCES, KnowledgeError
 from bot.core.responder import Reply, Responder, Suggestion
 from bot.services import Services
 from bot.store import InteractionLog
 
-EXIT_WORDS = {"/exit", "/quit", "/thoat"}
 TERMINAL_USER = 0  # one local user; the random per-run secret makes its key unlinkable
 
 
@@ -54,30 +54,30 @@ class TerminalChat:
         """Answer one typed line; None means the user wants to leave."""
         line = line.strip()
         ui = self.responder.ui
-        if line.lower() in EXIT_WORDS:
+        action, rest = parse_command(line)
+        if action == "exit":
             return None
         if line.isdigit() and 1 <= int(line) <= len(self.choices):
             reply = self.responder.answer_entry(self.choices[int(line) - 1].entry_id, self.audience)
             if reply is not None:
                 return self._show(reply)
-        if line in ("/111", "/sos"):
+        if action == "hotline":
             return self.responder.hotline_card()
-        if line == "/help":
+        if action == "help":
             return ui.help + "\n" + ui.terminal_hint
-        if line == "/privacy":
+        if action == "privacy":
             return ui.privacy
-        if line == "/start":
+        if action == "start":
             return ui.start + "\n" + ui.terminal_hint
-        if line.startswith("/vaitro"):
-            choice = line.removeprefix("/vaitro").strip()
-            if choice in AUDIENCES:
-                self.audience = choice
-                return getattr(ui.role_set, choice)
+        if action == "role":
+            if rest in AUDIENCES:
+                self.audience = rest
+                return getattr(ui.role_set, rest)
             return ui.role_question + "\n" + ui.terminal_hint
-        if line == "/chude":
+        if action == "topics":
             self.choices = []
             return ui.topics_intro + "\n" + "\n".join(f"- {t.label}" for t in ui.menu_topics)
-        if line == "/reload":
+        if action == "reload":
             return self.reload()
         reply = self.responder.respond(line, self.audience)
         if self.log is not None:
@@ -112,18 +112,19 @@ async def run_chat(
     chat = TerminalChat(services)
     print(services.responder.ui.start, file=out)
     print(services.responder.ui.terminal_hint, file=out)
+    ui = services.responder.ui
     loop = asyncio.get_running_loop()
     try:
         while True:
             try:
-                line = await loop.run_in_executor(None, read, "\nBạn: ")
+                line = await loop.run_in_executor(None, read, f"\n{ui.terminal_you}: ")
             except (EOFError, KeyboardInterrupt):
                 break
             answer = chat.handle(line)
             if answer is None:
                 break
             if answer:
-                print("\nBot: " + answer, file=out, flush=True)
+                print(f"\n{ui.terminal_bot}: {answer}", file=out, flush=True)
     finally:
         if log is not None:
             await log.close()

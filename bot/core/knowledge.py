@@ -143,6 +143,8 @@ class UiTexts(_Strict):
     role_buttons: RoleTexts
     role_set: RoleTexts
     topics_intro: Text
+    terminal_you: Text  # the terminal chat's prompt before what the user types
+    terminal_bot: Text  # and before the bot's answer
     audience_names: RoleTexts
     topics: list[Topic] = Field(min_length=1)  # every topic tag, in the order staff read them
     topic_empty: Text

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.core.knowledge import AUDIENCES, Audience, Entry, KnowledgeBase
-from bot.core.matcher import Band, Hit, Matcher, Thresholds, band
+from bot.core.matching import Band, Hit, Ranker, Thresholds, band, detect_role, focus
+from bot.core.matching.role import folded_cues
 from bot.core.text import Normalised, Normaliser, canonical, fold
 from bot.core.triage import Triage, UrgentMatch
 
@@ -73,8 +74,8 @@ class Responder:
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb.lexicon)
         self.triage = Triage(kb.danger, self.normalise)
-        # ignore: matcher.EntryLike declares settable fields, Entry is frozen (matcher's owner)
-        self.matcher = Matcher(kb.entries.values(), self.normalise)  # type: ignore[arg-type]
+        self.matcher = Ranker(kb.entries.values(), self.normalise)
+        self._role_cues = folded_cues(self.normalise.reader_cues)
         # Replies to recent messages, keyed by a digest of the text so no message is kept.
         self._cache: OrderedDict[bytes, Reply] = OrderedDict()
         self._cache_size = cache_size
@@ -111,7 +112,19 @@ class Responder:
     def _respond(self, text: str, audience: Audience | None) -> Reply:
         message = self.normalise(text)
         urgent = self.triage.assess(message)
-        hits = self.matcher.search(message, limit=SUGGESTION_COUNT) if message.folded else []
+        # The writer's role: the one chosen with /vaitro, else one the message states.
+        role = audience or _clean_audience(detect_role(message.folded, self._role_cues))
+        hits = (
+            self.matcher.search(
+                message,
+                limit=SUGGESTION_COUNT,
+                focus=focus(message.raw, message.folded),
+                role=role,
+            )
+            if message.folded
+            else []
+        )
+        audience = role
         best = hits[0] if hits else None
         score = round(best.score, 1) if best else 0.0
         confidence = band(best.score, self.thresholds) if best else "fallback"

@@ -84,6 +84,13 @@ class Lexicon(BaseModel):
         "entries written for that reader alone are preferred.",
     )
 
+    not_ours: list[str] = Field(
+        default_factory=list,
+        description="Phrases of topics another service answers (electricity, carriers, traffic "
+        "rules, tickets, admissions): a message with one gets the fallback unless it matches "
+        "an entry very closely.",
+    )
+
     @field_validator("abbreviations")
     @classmethod
     def _keys_are_single_words(cls, value: dict[str, str]) -> dict[str, str]:
@@ -222,6 +229,9 @@ class Normaliser:
             reader: [fold(" ".join(self.expand(canonical(c).split()))) for c in cues]
             for reader, cues in lexicon.reader_cues.items()
         }
+        self.not_ours: list[str] = [
+            fold(" ".join(self.expand(canonical(p).split()))) for p in lexicon.not_ours
+        ]
 
     def _expand_word(self, words: list[str], i: int) -> str:
         word = words[i]
