@@ -66,7 +66,7 @@ class TerminalChat:
         if action == "help":
             return ui.help + "\n" + ui.terminal_hint
         if action == "privacy":
-            return ui.privacy
+            return ui.privacy_for(self.services.settings.privacy.retention_days)
         if action == "start":
             return ui.start + "\n" + ui.terminal_hint
         if action == "role":

@@ -116,3 +116,10 @@ def test_no_message_words_stay_in_process_memory(kb):
                 break
     # This test's own frames hold the literal; anything beyond that is a cache.
     assert found.count("dict") + found.count("set") == 0, found
+
+
+def test_privacy_text_tells_users_the_configured_retention(kb):
+    """Users read the real number of days their data is kept, not "một thời gian"."""
+    text = kb.ui.privacy_for(90)
+    assert "90 ngày" in text and "{" not in text
+    assert "một thời gian" not in text

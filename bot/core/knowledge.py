@@ -173,6 +173,10 @@ class UiTexts(_Strict):
         """The topics users see on the menu and under /chude."""
         return [topic for topic in self.topics if topic.in_menu]
 
+    def privacy_for(self, retention_days: int) -> str:
+        """The /privacy text with the configured retention, so users read the real number."""
+        return self.privacy.replace("{retention_days}", str(retention_days))
+
 
 class KnowledgeError(IssuesError):
     """The knowledge folder has problems; `issues` lists each as file:line: id: field: message."""

@@ -16,7 +16,9 @@ from bot.privacy.redactor import Redactor
 _WORD_RE = re.compile(r"[^\W\d_]+|\d+")
 _DIGIT_WINDOW = 5
 # Words that spell an address's shape, not a person: "a còng", "chấm", "lớp".
-_SHAPE_WORDS = ("a", "còng", "cong", "chấm", "cham", "at", "dot", "com", "gmail", "vn", "lớp")
+_SHAPE_WORDS = (
+    "a", "còng", "cong", "chấm", "cham", "at", "dot", "com", "gmail", "vn", "lớp", "lop", "class"
+)
 
 
 class LeakAuditor:
@@ -35,6 +37,7 @@ class LeakAuditor:
             *lists.date_triggers,
             *lists.id_triggers,
             *lists.landmark_words,
+            *lists.number_words,
         ):
             generic.update(phrase.split())
         generic.update(_SHAPE_WORDS)
@@ -67,8 +70,12 @@ class LeakAuditor:
             runs.append(current)
         return runs
 
-    def leaks(self, secret: str, text: str) -> list[str]:
-        """The readable pieces of `secret` in `text` (empty when nothing survives)."""
+    def leaks(self, secret: str, text: str, *, corpus: bool = False) -> list[str]:
+        """The readable pieces of `secret` in `text` (empty when nothing survives).
+
+        With `corpus` (a whole database or log scanned for one message's secrets) a lone word
+        counts only for a one-word secret of four letters or more: "triệu" or "my" of one
+        message's name also occur as ordinary words in the others."""
         found: list[str] = []
         secret_words = self._words(secret)
         out_words = self._words(text)
@@ -91,6 +98,8 @@ class LeakAuditor:
                 found.append(f"{a} {b}")
         for word in names:
             distinctive = fold_word(word) not in self._common or len(names) == 1
+            if corpus and (len(names) > 1 or len(word) < 4):
+                continue
             if distinctive and word in out_set and len(word) > 1:
                 found.append(word)
         return found
