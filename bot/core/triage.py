@@ -305,8 +305,8 @@ class DangerFile(BaseModel):
         if self.safety_net is not None:
             net = self.safety_net
             for cat_id, words in net.words.items():
-                cat = self.categories.get(cat_id)
-                if cat is None or cat.role != "harm":
+                net_cat = self.categories.get(cat_id)
+                if net_cat is None or net_cat.role != "harm":
                     raise ValueError(f"safety_net: words: '{cat_id}' is not a harm category")
                 for phrase in words:
                     self._check_sets(f"safety_net: {cat_id}: '{phrase}'", phrase)
@@ -743,7 +743,7 @@ class Triage:
             (cid for cid, c in danger.categories.items() if c.role == "other_child"), None
         )
         phrases: list[_Phrase] = []
-        seen: set[tuple[str, str | None, tuple]] = set()
+        seen: set[tuple] = set()
 
         self._groups: list[tuple[str, int, str]] = []  # (category, member count, text)
 
