@@ -30,6 +30,7 @@ from pydantic import (
 
 from bot.core.text import Lexicon
 from bot.core.triage import DangerFile
+from bot.core.triage_model import ExampleSet
 from bot.core.yamlfile import (
     Loc,
     LocatedYaml,
@@ -159,6 +160,9 @@ class UiTexts(_Strict):
     staff_alert: Text
     staff_audience_unknown: Text
     urgent_marker: Text
+    check_line: Text
+    check_button_child: Text
+    check_button_adult: Text
     terminal_hint: Text
     smalltalk: list[SmallTalk] = Field(default_factory=list)
 
@@ -181,6 +185,7 @@ class KnowledgeBase:
     lexicon: Lexicon
     danger: DangerFile
     files: list[Path] = field(default_factory=list)
+    triage_examples: list[ExampleSet] = field(default_factory=list)
 
     @property
     def question_count(self) -> int:
@@ -298,6 +303,12 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     f"{danger_doc.path}:{danger_doc.line(loc)}: {field}: "
                     f"no entry with id '{entry_id}'"
                 )
+    example_files = sorted((root / "triage_examples").glob("*.yaml"))
+    example_sets: list[ExampleSet] = []
+    for path in example_files:
+        _, example_set = _load_model(path, ExampleSet, issues)
+        if example_set is not None:
+            example_sets.append(example_set)
     if issues or lexicon is None or hotlines is None or ui is None or danger is None:
         raise KnowledgeError(issues)
     return KnowledgeBase(
@@ -306,7 +317,8 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         ui=ui,
         lexicon=lexicon,
         danger=danger,
-        files=[*files, *(root / name for name in _SIDE_FILES)],
+        files=[*files, *(root / name for name in _SIDE_FILES), *example_files],
+        triage_examples=example_sets,
     )
 
 
