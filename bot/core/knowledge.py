@@ -30,6 +30,7 @@ from pydantic import (
 
 from bot.core.text import Lexicon
 from bot.core.triage import DangerFile
+from bot.core.triage_model import ExampleSet
 from bot.core.yamlfile import (
     IssuesError,
     Loc,
@@ -165,6 +166,9 @@ class UiTexts(_Strict):
     staff_alert: Text
     staff_audience_unknown: Text
     urgent_marker: Text
+    check_line: Text
+    check_button_child: Text
+    check_button_adult: Text
     terminal_hint: Text
     smalltalk: list[SmallTalk] = Field(default_factory=list)
 
@@ -193,6 +197,7 @@ class KnowledgeBase:
     danger: DangerFile
     privacy: PrivacyLists
     files: list[Path] = field(default_factory=list)
+    triage_examples: list[ExampleSet] = field(default_factory=list)
 
     @property
     def question_count(self) -> int:
@@ -326,6 +331,12 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     f"{danger_doc.path}:{danger_doc.line(loc)}: {field}: "
                     f"no entry with id '{entry_id}'"
                 )
+    example_files = sorted((root / "triage_examples").glob("*.yaml"))
+    example_sets: list[ExampleSet] = []
+    for path in example_files:
+        _, example_set = _load_model(path, ExampleSet, issues)
+        if example_set is not None:
+            example_sets.append(example_set)
     if (
         issues
         or lexicon is None
@@ -342,7 +353,8 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         lexicon=lexicon,
         danger=danger,
         privacy=privacy,
-        files=[*files, *(root / name for name in _SIDE_FILES)],
+        files=[*files, *(root / name for name in _SIDE_FILES), *example_files],
+        triage_examples=example_sets,
     )
 
 
