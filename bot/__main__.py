@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.core.responder import Responder
+from bot.services import build_services
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -24,9 +25,8 @@ def _knowledge(settings: Settings, path: str | None = None) -> KnowledgeBase:
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.terminal import run_chat
 
-    settings = _settings(args)
-    responder = Responder(_knowledge(settings), settings.matching.thresholds)
-    asyncio.run(run_chat(settings, responder, with_log=not args.no_log))
+    services = build_services(_settings(args), log="none" if args.no_log else "session")
+    asyncio.run(run_chat(services))
     return 0
 
 
@@ -40,12 +40,12 @@ def ask_record(responder: Responder, text: str, audience: str | None) -> dict:
         "score": reply.score,
         "answer": reply.text,
         "suggestions": [s.entry_id for s in reply.suggestions],
+        "check": reply.check,
     }
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    responder = Responder(_knowledge(settings), settings.matching.thresholds)
+    responder = build_services(_settings(args)).responder
     messages = [" ".join(args.text)] if args.text else (line.rstrip("\n") for line in sys.stdin)
     for text in messages:
         if not args.text and not text.strip():
@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     settings.require_telegram_secrets()
-    run(settings)
+    run(settings, build_services(settings, log="telegram"))
     return 0
 
 

@@ -13,22 +13,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from bot.core.matcher import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
-from bot.core.yamlfile import YamlSyntaxError, format_validation_error, load_located
+from bot.core.matching import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
+from bot.core.yamlfile import IssuesError, YamlSyntaxError, format_validation_error, load_located
+from bot.privacy import MIN_SECRET_LENGTH
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class ConfigError(Exception):
+class ConfigError(IssuesError):
     """A config problem, each issue naming the file, line and key."""
-
-    def __init__(self, issues: list[str]) -> None:
-        super().__init__("\n".join(issues))
-        self.issues = issues
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+WEBHOOK_SECRET_REQUIRED = (
+    "environment variable TELEGRAM_WEBHOOK_SECRET (or telegram.webhook.secret_token) is required"
+    " in webhook mode: without it anyone who knows the webhook address can send the bot forged"
+    " updates (make one with: openssl rand -hex 32)"
+)
 
 
 class WebhookSettings(_Section):
@@ -44,12 +48,23 @@ class RateLimitSettings(_Section):
     max_retries: int = Field(3, ge=0)
 
 
+class HttpSettings(_Section):
+    """python-telegram-bot's own HTTPXRequest settings; unset (null) keeps the library default."""
+
+    connect_timeout: float | None = Field(None, gt=0)
+    read_timeout: float | None = Field(None, gt=0)
+    write_timeout: float | None = Field(None, gt=0)
+    pool_timeout: float | None = Field(None, gt=0)
+    connection_pool_size: int | None = Field(None, ge=1)
+    proxy: str | None = None
+    http_version: Literal["1.1", "2"] | None = None
+
+
 class TelegramSettings(_Section):
     base_url: str | None = None
     mode: Literal["polling", "webhook"] = "polling"
     concurrency: int = Field(32, ge=1, le=1024)
-    # Find answers in a child process on another CPU core: "auto" (when 2+ cores), true, false.
-    core_process: bool | Literal["auto"] = "auto"
+    http: HttpSettings = HttpSettings()
     webhook: WebhookSettings = WebhookSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
 
@@ -115,10 +130,18 @@ class Settings(_Section):
             )
             if value is None or not value.get_secret_value()
         ]
-        if missing:
-            raise ConfigError(
-                [f"environment variable {name} is required to run on Telegram" for name in missing]
+        problems = [f"environment variable {n} is required to run on Telegram" for n in missing]
+        secret = self.hash_secret.get_secret_value() if self.hash_secret else ""
+        if secret and len(secret) < MIN_SECRET_LENGTH:
+            # A short secret is found by brute force from one's own row, then every id with it.
+            problems.append(
+                f"BOT_HASH_SECRET has {len(secret)} characters; it needs at least "
+                f"{MIN_SECRET_LENGTH} (make one with: openssl rand -hex 32)"
             )
+        if self.telegram.mode == "webhook" and not self.telegram.webhook.secret_token:
+            problems.append(WEBHOOK_SECRET_REQUIRED)
+        if problems:
+            raise ConfigError(problems)
 
 
 _SECRET_KEYS = {"telegram_token", "hash_secret"}

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 from bot.core.knowledge import AUDIENCES, KnowledgeBase
 
-# Topic tags in the order staff read them, with their Vietnamese names.
-TOPICS: dict[str, str] = {
-    "duong-day-nong": "Số điện thoại, cách báo tin",
-    "xam-hai-la-gi": "Xâm hại là gì, dấu hiệu",
-    "ky-nang": "Kỹ năng tự bảo vệ",
-    "an-toan-mang": "An toàn trên mạng",
-    "khi-tre-ke": "Khi trẻ kể bị xâm hại",
-    "phap-ly": "Pháp lý, quyền trẻ em",
-    "y-te": "Khám, giám định",
-    "giao-vien": "Giáo viên, nhà trường",
-    "ke-hoach": "Các kế hoạch, văn bản",
-}
-AUDIENCE_NAMES = {"child": "trẻ em", "parent": "phụ huynh", "teacher": "giáo viên"}
 BEGIN = "<!-- coverage:begin -->"
 END = "<!-- coverage:end -->"
 
 
 def coverage_cells(kb: KnowledgeBase) -> dict[tuple[str, str], list[str]]:
-    """Entry ids by (topic tag, audience); an entry counts for every audience it lists."""
+    """Entry ids by (topic tag, audience); an entry counts for every audience it lists.
+    The topics are knowledge/ui.yaml's `topics` (menu and staff-only alike)."""
     cells: dict[tuple[str, str], list[str]] = {
-        (tag, audience): [] for tag in TOPICS for audience in AUDIENCES
+        (topic.tag, audience): [] for topic in kb.ui.topics for audience in AUDIENCES
     }
     for entry in kb.entries.values():
         for tag in entry.tags:
@@ -36,10 +24,12 @@ def coverage_cells(kb: KnowledgeBase) -> dict[tuple[str, str], list[str]]:
 def coverage_table(kb: KnowledgeBase) -> str:
     """A Markdown table of entries per topic and audience, between markers for README.md."""
     cells = coverage_cells(kb)
-    header = "| chủ đề (tag) | " + " | ".join(AUDIENCE_NAMES[a] for a in AUDIENCES) + " |"
+    names = kb.ui.audience_names
+    header = "| chủ đề (tag) | " + " | ".join(getattr(names, a) for a in AUDIENCES) + " |"
     rows = [BEGIN, header, "|---" * (len(AUDIENCES) + 1) + "|"]
-    for tag, name in TOPICS.items():
-        row = [f"{name} (`{tag}`)"]
+    for topic in kb.ui.topics:
+        tag = topic.tag
+        row = [f"{topic.label} (`{tag}`)"]
         for audience in AUDIENCES:
             ids = cells[(tag, audience)]
             row.append(", ".join(f"`{i}`" for i in ids) if ids else "**(trống)**")

@@ -18,18 +18,13 @@ from typing import TextIO
 
 from rapidfuzz import fuzz, process
 
+from bot.core.text import canonical, fold
 from bot.store import UTC_OFFSET_HOURS
 
-try:  # the shared normaliser when present; lower-casing is a fair fallback for grouping
-    from bot.core.text import canonical, fold
 
-    def _normalise(text: str) -> str:
-        return fold(canonical(text))
-
-except ImportError:  # pragma: no cover - bot.core.text is part of the package
-
-    def _normalise(text: str) -> str:
-        return " ".join(text.lower().split())
+def _normalise(text: str) -> str:
+    """The core's canonical, diacritic-free form: rephrasings group together."""
+    return fold(canonical(text))
 
 
 BANDS = ("answer", "did-you-mean", "fallback")

@@ -23,51 +23,39 @@ from typing import Any, Protocol
 
 import aiosqlite
 
+from bot.logdb import (
+    UTC_OFFSET_HOURS,
+    VIETNAM,
+    StoreError,
+    delete_and_scrub,
+    local_day_start,
+    open_database,
+    run_purge,
+)
 from bot.privacy import redact, user_key
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 500
 MAX_INPUT_CHARS = 4096  # bound the redaction work; Telegram messages are at most 4096 chars
-UTC_OFFSET_HOURS = 7  # Vietnam (no daylight saving): "today" and report days are local days
 REF_BYTES = 9  # secrets.token_urlsafe(9) -> 12 ascii chars
 
-# One script per schema version; never edit a released script, append a new one.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE exchanges (
-        id INTEGER PRIMARY KEY,
-        ref TEXT NOT NULL UNIQUE,          -- random, for feedback buttons; not from the user id
-        hour_ts INTEGER NOT NULL,          -- unix time rounded down to the hour (UTC)
-        user_key TEXT NOT NULL,            -- HMAC-SHA256(BOT_HASH_SECRET, telegram id), truncated
-        audience TEXT,
-        message TEXT NOT NULL,             -- redacted and truncated
-        entry_id TEXT,                     -- entry answered
-        suggestion_id TEXT,                -- top suggestion for did-you-mean / fallback
-        score REAL NOT NULL,
-        band TEXT NOT NULL,
-        urgent INTEGER NOT NULL,
-        category TEXT,
-        helpful INTEGER                    -- NULL: no feedback, 1 helpful, 0 not helpful
-    );
-    CREATE INDEX exchanges_hour ON exchanges(hour_ts);
-    CREATE INDEX exchanges_user ON exchanges(user_key);
-    """,
-]
+
 
 
 class ReplyLike(Protocol):
     """What the log needs from `bot.core.Reply`."""
 
-    urgent: bool
-    category: str | None
-    entry_id: str | None
-    score: float
-    band: str
-
-
-class StoreError(RuntimeError):
-    """The log database cannot be used (e.g. its schema is newer than this code)."""
+    @property
+    def urgent(self) -> bool: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def entry_id(self) -> str | None: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def band(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,64 +80,6 @@ class _Feedback:
 
 
 _Op = _Row | _Feedback
-
-
-async def open_database(path: Path, *, busy_timeout: float = 1.0) -> aiosqlite.Connection:
-    """Open (creating if needed) the log database: WAL, secure delete, schema migrated."""
-    path = Path(path)
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    db = await aiosqlite.connect(path, timeout=busy_timeout, isolation_level=None)
-    try:
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        # Deleted rows (forget, purge) are overwritten, not left in free pages.
-        await db.execute("PRAGMA secure_delete=ON")
-        await _migrate(db)
-    except BaseException:
-        await db.close()
-        raise
-    return db
-
-
-async def _migrate(db: aiosqlite.Connection) -> None:
-    await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    async with db.execute("SELECT MAX(version) FROM schema_version") as cursor:
-        row = await cursor.fetchone()
-    current = (row[0] if row else None) or 0
-    if current > len(MIGRATIONS):
-        raise StoreError(f"log schema version {current} is newer than this code knows")
-    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-        try:
-            await db.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\n"
-                f"INSERT INTO schema_version (version) VALUES ({version});\nCOMMIT;"
-            )
-        except BaseException:
-            if db.in_transaction:
-                await db.execute("ROLLBACK")
-            raise
-
-
-async def _delete_and_scrub(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> int:
-    """Delete in one transaction, then checkpoint so the deleted text leaves the WAL file too."""
-    await db.execute("BEGIN IMMEDIATE")
-    try:
-        cursor = await db.execute(sql, params)
-        deleted = cursor.rowcount
-        await db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            await db.execute("ROLLBACK")
-        raise
-    with contextlib.suppress(aiosqlite.Error):
-        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return max(deleted, 0)
-
-
-def _local_day_start(now: float, utc_offset_hours: int) -> int:
-    offset = utc_offset_hours * 3600
-    return int((now + offset) // 86400 * 86400 - offset)
 
 
 class InteractionLog:
@@ -454,7 +384,7 @@ class InteractionLog:
             self._buffer = deque(kept)
             try:
                 db = await self._connection()
-                deleted = await _delete_and_scrub(
+                deleted = await delete_and_scrub(
                     db, "DELETE FROM exchanges WHERE user_key = ?", (key,)
                 )
             except Exception as exc:
@@ -478,7 +408,7 @@ class InteractionLog:
             removed = before - len(self._buffer)
             try:
                 db = await self._connection()
-                deleted = await _delete_and_scrub(
+                deleted = await delete_and_scrub(
                     db, "DELETE FROM exchanges WHERE hour_ts < ?", (cutoff,)
                 )
             except Exception:
@@ -493,7 +423,7 @@ class InteractionLog:
         admin still learns that rows are waiting); the failure is logged like a write failure.
         """
         now = self._clock()
-        start = _local_day_start(now, self._utc_offset_hours)
+        start = local_day_start(now, self._utc_offset_hours)
         stats: dict[str, Any] = {
             "day": time.strftime("%Y-%m-%d", time.gmtime(start + self._utc_offset_hours * 3600)),
             "pending": len(self._buffer),
@@ -523,35 +453,11 @@ class InteractionLog:
         return stats
 
 
-async def purge_daily(
-    log: InteractionLog, retention_days: int, *, interval: float = 86400.0
-) -> None:
-    """Background task for the bot: purge now, then once every `interval` seconds."""
-    failed = False
-    while True:
-        try:
-            deleted = await log.purge(retention_days)
-        except Exception as exc:
-            if not failed:
-                logger.error("daily purge of the interaction log failed: %s", exc)
-            failed = True
-        else:
-            failed = False
-            logger.info("daily purge: deleted %d rows older than %d days", deleted, retention_days)
-        await asyncio.sleep(interval)
-
-
-async def run_purge(db_path: Path, retention_days: int, *, now: float | None = None) -> int:
-    """`python -m bot log purge`: delete rows older than `retention_days` from the database at
-    `db_path`; returns how many. A missing database is not created (nothing to purge)."""
-    if retention_days < 0:
-        raise ValueError("retention_days must be >= 0")
-    db_path = Path(db_path)
-    if not db_path.exists():
-        return 0
-    cutoff = (time.time() if now is None else now) - retention_days * 86400
-    db = await open_database(db_path, busy_timeout=5.0)
-    try:
-        return await _delete_and_scrub(db, "DELETE FROM exchanges WHERE hour_ts < ?", (cutoff,))
-    finally:
-        await db.close()
+__all__ = [
+    "UTC_OFFSET_HOURS",
+    "VIETNAM",
+    "InteractionLog",
+    "StoreError",
+    "open_database",
+    "run_purge",
+]

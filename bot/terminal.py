@@ -7,16 +7,16 @@ marked. `/reload` re-reads the knowledge folder and keeps the old one when the n
 from __future__ import annotations
 
 import asyncio
-import secrets
 import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.config import Settings
-from bot.core.knowledge import AUDIENCES, KnowledgeError, load_knowledge
+from bot.commands import parse_command
+from bot.core.knowledge import AUDIENCES, KnowledgeError
 from bot.core.responder import Reply, Responder, Suggestion
+from bot.services import Services
+from bot.store import InteractionLog
 
-EXIT_WORDS = {"/exit", "/quit", "/thoat"}
 TERMINAL_USER = 0  # one local user; the random per-run secret makes its key unlinkable
 
 
@@ -37,41 +37,47 @@ def render(reply: Reply, marker: str) -> tuple[str, list[Suggestion]]:
 class TerminalChat:
     """One conversation at the prompt; holds the current responder and audience."""
 
-    def __init__(self, settings: Settings, responder: Responder, log=None) -> None:
-        self.settings = settings
-        self.responder = responder
+    def __init__(self, services: Services) -> None:
+        self.services = services
         self.audience: str | None = None
         self.choices: list[Suggestion] = []
-        self.log = log
+
+    @property
+    def responder(self) -> Responder:
+        return self.services.responder
+
+    @property
+    def log(self) -> InteractionLog | None:
+        return self.services.log
 
     def handle(self, line: str) -> str | None:
         """Answer one typed line; None means the user wants to leave."""
         line = line.strip()
         ui = self.responder.ui
-        if line.lower() in EXIT_WORDS:
+        action, rest = parse_command(line)
+        if action == "exit":
             return None
         if line.isdigit() and 1 <= int(line) <= len(self.choices):
             reply = self.responder.answer_entry(self.choices[int(line) - 1].entry_id, self.audience)
             if reply is not None:
                 return self._show(reply)
-        if line in ("/111", "/sos"):
+        if action == "hotline":
             return self.responder.hotline_card()
-        if line == "/help":
+        if action == "help":
             return ui.help + "\n" + ui.terminal_hint
-        if line == "/privacy":
-            return ui.privacy
-        if line == "/start":
+        if action == "privacy":
+            return ui.privacy_for(self.services.settings.privacy.retention_days)
+        if action == "start":
             return ui.start + "\n" + ui.terminal_hint
-        if line.startswith("/vaitro"):
-            choice = line.removeprefix("/vaitro").strip()
-            if choice in AUDIENCES:
-                self.audience = choice
-                return getattr(ui.role_set, choice)
+        if action == "role":
+            if rest in AUDIENCES:
+                self.audience = rest
+                return getattr(ui.role_set, rest)
             return ui.role_question + "\n" + ui.terminal_hint
-        if line == "/chude":
+        if action == "topics":
             self.choices = []
-            return ui.topics_intro + "\n" + "\n".join(f"- {t.label}" for t in ui.topics)
-        if line == "/reload":
+            return ui.topics_intro + "\n" + "\n".join(f"- {t.label}" for t in ui.menu_topics)
+        if action == "reload":
             return self.reload()
         reply = self.responder.respond(line, self.audience)
         if self.log is not None:
@@ -84,49 +90,41 @@ class TerminalChat:
 
     def reload(self) -> str:
         try:
-            kb = load_knowledge(self.settings.knowledge.path)
+            responder = self.services.reload()
         except KnowledgeError as exc:
             return self.responder.ui.reload_failed + "\n" + "\n".join(exc.issues)
-        self.responder = Responder(kb, self.settings.matching.thresholds)
-        return self.responder.ui.reload_ok.format(
+        kb = responder.kb
+        return responder.ui.reload_ok.format(
             entries=len(kb.entries), questions=kb.question_count
         )
 
 
 async def run_chat(
-    settings: Settings,
-    responder: Responder,
+    services: Services,
     *,
     read: Callable[[str], str] = input,
     out: TextIO = sys.stdout,
-    with_log: bool = True,
 ) -> None:
     """Run the prompt loop until /exit or end of input."""
-    log = None
-    if with_log:
-        from bot.store import InteractionLog
-
-        log = InteractionLog(
-            settings.storage.database,
-            secrets.token_bytes(32),
-            queue_size=settings.storage.queue_size,
-        )
+    log = services.log
+    if log is not None:
         await log.start()
-    chat = TerminalChat(settings, responder, log)
-    print(responder.ui.start, file=out)
-    print(responder.ui.terminal_hint, file=out)
+    chat = TerminalChat(services)
+    print(services.responder.ui.start, file=out)
+    print(services.responder.ui.terminal_hint, file=out)
+    ui = services.responder.ui
     loop = asyncio.get_running_loop()
     try:
         while True:
             try:
-                line = await loop.run_in_executor(None, read, "\nBạn: ")
+                line = await loop.run_in_executor(None, read, f"\n{ui.terminal_you}: ")
             except (EOFError, KeyboardInterrupt):
                 break
             answer = chat.handle(line)
             if answer is None:
                 break
             if answer:
-                print("\nBot: " + answer, file=out, flush=True)
+                print(f"\n{ui.terminal_bot}: {answer}", file=out, flush=True)
     finally:
         if log is not None:
             await log.close()

@@ -22,7 +22,7 @@ if str(TESTS) not in sys.path:
 
 from fakebotapi import FakeBotAPI  # noqa: E402
 
-HASH_SECRET = "test-hash-secret"
+HASH_SECRET = "test-hash-secret-of-at-least-32-characters"
 ADMIN_ID = 4242
 ALERT_CHAT_ID = -100777
 
@@ -38,9 +38,7 @@ class RunningBot:
 
     @property
     def state(self) -> Any:
-        from bot.telegram.app import STATE
-
-        return self.app.bot_data[STATE]
+        return self.app.bot_data
 
     @property
     def ui(self) -> Any:
@@ -65,7 +63,6 @@ def write_config(tmp_path: Path, api: FakeBotAPI, **overrides: Any) -> Path:
         "storage": {"database": str(tmp_path / "log.sqlite3")},
         "telegram": {
             "base_url": api.base_url,
-            "core_process": False,  # tests/test_core_process.py runs the bot with it on
             "rate_limit": {"overall_per_second": 1000, "per_chat_per_second": 1000,
                            "max_retries": 4},
         },

@@ -30,7 +30,7 @@ def drill_config(tmp: Path, api: FakeBotAPI, overall: float = 30.0) -> Path:
         "knowledge": {"path": str(ROOT / "knowledge")},
         "storage": {"database": str(tmp / "log.sqlite3")},
         "telegram": {
-            "base_url": api.base_url, "core_process": False,
+            "base_url": api.base_url,
             "rate_limit": {"overall_per_second": overall, "per_chat_per_second": 1,
                            "max_retries": 4},
         },

@@ -12,10 +12,11 @@ import pytest
 from bot.config import load_settings
 from bot.core.knowledge import load_knowledge
 from bot.core.responder import Responder
+from bot.services import Services
 from bot.terminal import TerminalChat, render
 
 ROOT = Path(__file__).resolve().parent.parent
-ASK_KEYS = {"text", "urgent", "entry", "score", "answer", "suggestions"}
+ASK_KEYS = {"check", "text", "urgent", "entry", "score", "answer", "suggestions"}
 
 
 def run_bot(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -94,17 +95,15 @@ def responder() -> Responder:
 
 
 def test_terminal_numbers_suggestions_and_picks_them(responder):
-    chat = TerminalChat(load_settings(None, env={}), responder)
+    chat = TerminalChat(Services(load_settings(None, env={}), responder, None))
     text = chat.handle("tổng đài bảo vệ trẻ em số mấy")
     assert "111" in text
-    if chat.choices:
-        picked = chat.handle("1")
-        assert chat_title_answer(responder, picked)
+    assert chat.choices, "the hotline answer lists its related entries, numbered"
+    first = chat.choices[0]
+    assert f"  [1] {first.title}" in text
+    picked = chat.handle("1")
+    assert responder.kb.entries[first.entry_id].answer_for(None) in picked
     assert chat.handle("/exit") is None
-
-
-def chat_title_answer(responder: Responder, text: str) -> bool:
-    return any(entry.answer_for(None) in text for entry in responder.kb.entries.values())
 
 
 def test_terminal_marks_urgent_replies(responder):
@@ -118,7 +117,7 @@ def test_terminal_reload_keeps_last_good_knowledge(tmp_path, responder):
     shutil.copytree(ROOT / "knowledge", copy)
     settings = load_settings(None, env={})
     settings.knowledge.path = copy
-    chat = TerminalChat(settings, responder)
+    chat = TerminalChat(Services(settings, responder, None))
     (copy / "entries" / "hong.yaml").write_text("- id: [\n", encoding="utf-8")
     answer = chat.handle("/reload")
     assert responder.ui.reload_failed in answer

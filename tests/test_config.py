@@ -44,7 +44,7 @@ def test_environment_supplies_secrets_and_overrides_base_url(tmp_path):
     env = {
         "TELEGRAM_BASE_URL": "http://127.0.0.1:8081/bot",
         "TELEGRAM_BOT_TOKEN": "123:abc",
-        "BOT_HASH_SECRET": "s3cret",
+        "BOT_HASH_SECRET": "s3cret-" + "x" * 32,
     }
     settings = load_settings(path, env=env)
     assert settings.telegram.base_url == "http://127.0.0.1:8081/bot"
@@ -113,3 +113,13 @@ def test_example_config_documents_the_real_defaults():
     assert from_example.telegram == defaults.telegram
     assert from_example.privacy == defaults.privacy
     assert from_example.storage.queue_size == defaults.storage.queue_size
+
+
+def test_a_short_hash_secret_is_refused_with_the_fix():
+    """A short secret can be brute-forced from one's own row, and then every user's id."""
+    env = {"TELEGRAM_BOT_TOKEN": "123:abc", "BOT_HASH_SECRET": "ab"}
+    settings = load_settings(None, env=env)
+    with pytest.raises(ConfigError) as info:
+        settings.require_telegram_secrets()
+    assert "BOT_HASH_SECRET" in str(info.value) and "32" in str(info.value)
+    assert "openssl rand -hex 32" in str(info.value)

@@ -12,7 +12,7 @@ import pytest
 
 from bot.core.responder import Reply, Suggestion
 from bot.privacy import user_key
-from bot.store import InteractionLog, purge_daily, run_purge
+from bot.store import InteractionLog, run_purge
 
 SECRET = b"test-secret"
 HOUR = 3600
@@ -335,23 +335,6 @@ async def test_run_purge_for_the_command_line(tmp_path: Path) -> None:
     assert [r["message"] for r in rows(db)] == ["tuổi 1"]
     assert await run_purge(tmp_path / "missing.sqlite3", 90) == 0
     assert not (tmp_path / "missing.sqlite3").exists()
-
-
-async def test_purge_daily_purges_on_start_and_keeps_running(tmp_path: Path) -> None:
-    db = tmp_path / "log.sqlite3"
-    clock = Clock()
-    log = make_log(db, clock=clock)
-    await log.start()
-    clock.now -= 100 * DAY
-    log.record(1, "child", "cũ", ANSWER)
-    assert await log.flush()
-    clock.now += 100 * DAY
-    task = asyncio.create_task(purge_daily(log, 90, interval=0.01))
-    await asyncio.sleep(0.1)
-    assert not task.done()
-    task.cancel()
-    await log.close()
-    assert rows(db) == []
 
 
 async def test_day_stats_counts_today_only(tmp_path: Path) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import socket
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
-from conftest import HASH_SECRET, KNOWLEDGE, ROOT, write_config
+from conftest import HASH_SECRET, KNOWLEDGE, ROOT, RunningBot, write_config
 from fakebotapi import FakeBotAPI
 
 from bot.core.knowledge import load_knowledge
@@ -138,3 +140,19 @@ async def test_webhook_mode_checks_the_secret_and_answers(
     took, output = await _stop(proc, timeout=10)
     assert took < 5
     assert fake_api.token not in output
+
+
+async def test_the_job_queue_purges_the_log_daily(bot: RunningBot) -> None:
+    (job,) = bot.app.job_queue.get_jobs_by_name("daily-purge")
+    assert job.trigger.interval == dt.timedelta(days=1)
+    await bot.flush_log()  # the schema exists
+    old = int(time.time()) - (bot.settings.privacy.retention_days + 1) * 86400
+    con = sqlite3.connect(bot.settings.storage.database)
+    with con:
+        con.execute(
+            "INSERT INTO exchanges (ref, hour_ts, user_key, message, score, band, urgent) "
+            "VALUES ('old', ?, 'k', 'cũ', 0, 'fallback', 0)", (old,),
+        )
+    con.close()
+    await job.run(bot.app)
+    assert bot.db_rows("ref = 'old'") == []

@@ -11,7 +11,8 @@ from conftest import KNOWLEDGE
 from bot.core.knowledge import load_knowledge
 from bot.core.responder import Reply, Responder, Suggestion
 from bot.telegram import render as tui
-from bot.telegram.app import alert_text, mask_tokens
+from bot.telegram.alerts import alert_text
+from bot.telegram.logfilter import mask_tokens
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,9 @@ def test_urgent_first_part_goes_alone_without_buttons(responder: Responder) -> N
     reply = Reply(
         parts=("Gọi 111 ngay", "Câu trả lời"),
         urgent=True,
-        category="bao-luc",
+        category=html.escape(
+            responder.kb.danger.categories["physical_violence"].name, quote=False
+        ),
         entry_id=entry.id,
         band="answer",
     )
@@ -85,13 +88,15 @@ def test_urgent_first_part_goes_alone_without_buttons(responder: Responder) -> N
 
 
 def test_staff_alert_has_no_identity_and_redacts_the_message(responder: Responder) -> None:
-    reply = Reply(parts=("x",), urgent=True, category="xam-hai-tinh-duc", band="fallback")
+    reply = Reply(parts=("x",), urgent=True, category="sexual_abuse", band="fallback")
     text = "Tên em là Nguyễn Thị Lan, số em 0912345678, chú Hùng làm hại em"
     alert = alert_text(
         responder, reply, text, "child", "Ab3_xYz9QwEr",
         now=dt.datetime(2024, 5, 1, 21, 5, tzinfo=dt.timezone(dt.timedelta(hours=7))),
     )
-    assert "xam-hai-tinh-duc" in alert
+    # Staff read the kind of harm in words (danger.yaml's name), not the category id.
+    assert responder.kb.danger.categories["sexual_abuse"].name in alert
+    assert "sexual_abuse" not in alert
     assert responder.ui.urgent_marker in alert
     assert "Ab3_xYz9QwEr" in alert
     assert "21:05" in alert
@@ -102,14 +107,16 @@ def test_staff_alert_has_no_identity_and_redacts_the_message(responder: Responde
 
 def test_staff_alert_follows_the_ui_template_with_values_escaped(responder: Responder) -> None:
     ui = responder.ui
-    reply = Reply(parts=("x",), urgent=True, category="bao-luc", band="fallback")
+    reply = Reply(parts=("x",), urgent=True, category="physical_violence", band="fallback")
     alert = alert_text(
         responder, reply, "bố đánh em <3 & em sợ", None, "Ref_1",
         now=dt.datetime(2024, 5, 1, 21, 5, tzinfo=dt.timezone(dt.timedelta(hours=7))),
     )
     assert alert == html.escape(ui.staff_alert, quote=False).format(
         marker=f"<b>{html.escape(ui.urgent_marker, quote=False)}</b>",
-        category="bao-luc",
+        category=html.escape(
+            responder.kb.danger.categories["physical_violence"].name, quote=False
+        ),
         message="bố đánh em &lt;3 &amp; em sợ",
         audience=html.escape(ui.staff_audience_unknown, quote=False),
         time="21:05 01/05/2024",
@@ -118,7 +125,7 @@ def test_staff_alert_follows_the_ui_template_with_values_escaped(responder: Resp
 
 
 def test_staff_alert_stays_under_telegram_limit_for_a_long_message(responder: Responder) -> None:
-    reply = Reply(parts=("x",), urgent=True, category="bao-luc", band="fallback")
+    reply = Reply(parts=("x",), urgent=True, category="physical_violence", band="fallback")
     alert = alert_text(responder, reply, "<&>" * 3000, "child", "r")
     assert len(alert) <= tui.MESSAGE_LIMIT
     assert "&lt;&amp;&gt;" in alert

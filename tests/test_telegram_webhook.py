@@ -27,7 +27,7 @@ def _webhook_config(tmp_path: Path, api: FakeBotAPI, port: int, secret: str | No
     if secret:
         hook["secret_token"] = secret
     return write_config(tmp_path, api, telegram={"mode": "webhook", "base_url": api.base_url,
-                                                 "core_process": False, "webhook": hook})
+                                                 "webhook": hook})
 
 
 async def _spawn(config: Path, api: FakeBotAPI) -> asyncio.subprocess.Process:

@@ -30,13 +30,16 @@ from pydantic import (
 
 from bot.core.text import Lexicon
 from bot.core.triage import DangerFile
+from bot.core.triage_model import ExampleSet
 from bot.core.yamlfile import (
+    IssuesError,
     Loc,
     LocatedYaml,
     YamlSyntaxError,
     format_validation_error,
     load_located,
 )
+from bot.privacy.lists import PrivacyLists
 
 Audience = Literal["child", "parent", "teacher"]
 AUDIENCES: tuple[Audience, ...] = ("child", "parent", "teacher")
@@ -121,8 +124,9 @@ class RoleTexts(_Strict):
 
 
 class Topic(_Strict):
-    label: Text  # shown on the topic menu button
+    label: Text  # shown on the topic menu button, and in the staff coverage table
     tag: Slug  # entries with this tag are listed under the topic
+    in_menu: bool = True  # false: a topic for the staff coverage table only
 
 
 class SmallTalk(_Strict):
@@ -140,7 +144,10 @@ class UiTexts(_Strict):
     role_buttons: RoleTexts
     role_set: RoleTexts
     topics_intro: Text
-    topics: list[Topic] = Field(min_length=1)
+    terminal_you: Text  # the terminal chat's prompt before what the user types
+    terminal_bot: Text  # and before the bot's answer
+    audience_names: RoleTexts
+    topics: list[Topic] = Field(min_length=1)  # every topic tag, in the order staff read them
     topic_empty: Text
     did_you_mean: Text
     fallback: Text
@@ -154,21 +161,30 @@ class UiTexts(_Strict):
     xoa_done: Text
     reload_ok: Text
     reload_failed: Text
+    started_from_snapshot: Text
     not_admin: Text
     stats: Text
     staff_alert: Text
     staff_audience_unknown: Text
     urgent_marker: Text
+    check_line: Text
+    check_button_child: Text
+    check_button_adult: Text
     terminal_hint: Text
     smalltalk: list[SmallTalk] = Field(default_factory=list)
 
+    @property
+    def menu_topics(self) -> list[Topic]:
+        """The topics users see on the menu and under /chude."""
+        return [topic for topic in self.topics if topic.in_menu]
 
-class KnowledgeError(Exception):
+    def privacy_for(self, retention_days: int) -> str:
+        """The /privacy text with the configured retention, so users read the real number."""
+        return self.privacy.replace("{retention_days}", str(retention_days))
+
+
+class KnowledgeError(IssuesError):
     """The knowledge folder has problems; `issues` lists each as file:line: id: field: message."""
-
-    def __init__(self, issues: list[str]) -> None:
-        super().__init__("\n".join(issues))
-        self.issues = issues
 
 
 @dataclass(frozen=True)
@@ -180,11 +196,26 @@ class KnowledgeBase:
     ui: UiTexts
     lexicon: Lexicon
     danger: DangerFile
+    privacy: PrivacyLists
     files: list[Path] = field(default_factory=list)
+    triage_examples: list[ExampleSet] = field(default_factory=list)
 
     @property
     def question_count(self) -> int:
         return sum(len(entry.questions) for entry in self.entries.values())
+
+    def vocabulary(self) -> list[str]:
+        """Every text staff wrote (questions, titles, answers, keywords): the common words that
+        redaction may leave standing when capitalised or after an address term."""
+        texts: list[str] = []
+        for entry in self.entries.values():
+            texts += [entry.title, *entry.questions, *entry.keywords]
+            answer = entry.answer
+            texts += [answer] if isinstance(answer, str) else [
+                v for v in (answer.default, answer.child, answer.parent, answer.teacher) if v
+            ]
+        texts += [*self.lexicon.abbreviations.values()]
+        return texts
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -260,6 +291,8 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         issues.append(f"{root / 'entries'}:1: (folder): no entries/*.yaml files")
     for path in files:
         doc, loaded = _load_entries(path, issues)
+        if doc is None:  # a YAML syntax error, already listed
+            continue
         for index, entry in loaded:
             if entry.id in entries:
                 first_doc, first_index = where[entry.id]
@@ -282,6 +315,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
     _, hotlines = _load_model(root / "hotlines.yaml", HotlinesFile, issues)
     ui_doc, ui = _load_model(root / "ui.yaml", UiTexts, issues)
     danger_doc, danger = _load_model(root / "danger.yaml", DangerFile, issues)
+    _, privacy = _load_model(root / "privacy.yaml", PrivacyLists, issues)
     if ui is not None and ui_doc is not None and entries:
         tags = {tag for entry in entries.values() for tag in entry.tags}
         for index, topic in enumerate(ui.topics):
@@ -298,7 +332,20 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     f"{danger_doc.path}:{danger_doc.line(loc)}: {field}: "
                     f"no entry with id '{entry_id}'"
                 )
-    if issues or lexicon is None or hotlines is None or ui is None or danger is None:
+    example_files = sorted((root / "triage_examples").glob("*.yaml"))
+    example_sets: list[ExampleSet] = []
+    for path in example_files:
+        _, example_set = _load_model(path, ExampleSet, issues)
+        if example_set is not None:
+            example_sets.append(example_set)
+    if (
+        issues
+        or lexicon is None
+        or hotlines is None
+        or ui is None
+        or danger is None
+        or privacy is None
+    ):
         raise KnowledgeError(issues)
     return KnowledgeBase(
         entries=entries,
@@ -306,11 +353,13 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         ui=ui,
         lexicon=lexicon,
         danger=danger,
-        files=[*files, *(root / name for name in _SIDE_FILES)],
+        privacy=privacy,
+        files=[*files, *(root / name for name in _SIDE_FILES), *example_files],
+        triage_examples=example_sets,
     )
 
 
-_SIDE_FILES = ("lexicon.yaml", "hotlines.yaml", "ui.yaml", "danger.yaml")
+_SIDE_FILES = ("lexicon.yaml", "hotlines.yaml", "ui.yaml", "danger.yaml", "privacy.yaml")
 
 
 def _danger_entry_ids(danger: DangerFile) -> Iterable[tuple[Loc, str]]:

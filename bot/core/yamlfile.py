@@ -24,6 +24,17 @@ MAX_ALIASES = 100
 MAX_NODES = 500_000
 
 
+class IssuesError(Exception):
+    """A file staff edit has problems; `issues` lists each as file:line: id: field: message.
+
+    The one base of `KnowledgeError` (the knowledge folder) and `ConfigError` (the config file).
+    """
+
+    def __init__(self, issues: list[str]) -> None:
+        super().__init__("\n".join(issues))
+        self.issues = issues
+
+
 class YamlSyntaxError(Exception):
     """A file that is not valid YAML; `issue` is ready to show to staff."""
 

@@ -108,7 +108,7 @@ def role_keyboard(ui: UiTexts) -> InlineKeyboardMarkup:
 
 def topic_menu(ui: UiTexts) -> ReplyKeyboardMarkup:
     """The persistent topic menu (private chats): the hotline command, then topics two a row."""
-    labels = [topic.label for topic in ui.topics]
+    labels = [topic.label for topic in ui.menu_topics]
     rows: list[list[KeyboardButton]] = [[KeyboardButton(HOTLINE_COMMAND)]]
     for i in range(0, len(labels), 2):
         rows.append([KeyboardButton(label) for label in labels[i : i + 2]])
@@ -117,7 +117,7 @@ def topic_menu(ui: UiTexts) -> ReplyKeyboardMarkup:
 
 def topic_buttons(ui: UiTexts) -> InlineKeyboardMarkup:
     rows = []
-    for topic in ui.topics:
+    for topic in ui.menu_topics:
         data = callback(TOPIC, topic.tag)
         if data:
             rows.append([InlineKeyboardButton(topic.label, callback_data=data)])

@@ -9,34 +9,33 @@ retries anything that did not get a 2xx, and re-deliveries are dropped by update
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
-import signal
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.telegram.delivery import DRAIN_SECONDS, HandledUpdates, delivery_database
+from bot.config import WEBHOOK_SECRET_REQUIRED
+from bot.telegram.handled import HandledUpdates
+from bot.telegram.lifecycle import DRAIN_SECONDS, running, stop_on_signals
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-NO_SECRET = (
-    "Chế độ webhook cần một mã bí mật: đặt biến môi trường TELEGRAM_WEBHOOK_SECRET "
-    "(hoặc telegram.webhook.secret_token). Không có mã này, ai biết địa chỉ webhook cũng gửi "
-    "được tin giả tới bot, nên bot không khởi động."
-)
+NO_SECRET = "webhook mode needs a secret: " + WEBHOOK_SECRET_REQUIRED
 
 
 class WebhookReceiver:
     """aiohttp handler: check secret, parse, handle, record, then 200."""
 
-    def __init__(self, app: Application, handled: HandledUpdates, secret: str) -> None:
+    def __init__(
+        self, app: Application[Any, Any, Any, Any, Any, Any], handled: HandledUpdates, secret: str
+    ) -> None:
         if not secret:
             raise SystemExit(NO_SECRET)
         self.app = app
@@ -76,7 +75,7 @@ class WebhookReceiver:
 
 
 async def run_webhook(
-    app: Application,
+    app: Application[Any, Any, Any, Any, Any, Any],
     log_database: Path,
     *,
     listen: str,
@@ -89,39 +88,23 @@ async def run_webhook(
     """`python -m bot run` in webhook mode; SIGTERM stops within DRAIN_SECONDS plus flushing."""
     if not secret:
         raise SystemExit(NO_SECRET)
-    handled = HandledUpdates(delivery_database(log_database))
-    await handled.open()
-    receiver = WebhookReceiver(app, handled, secret)
-    web_app = web.Application(client_max_size=1024 * 1024)
-    web_app.router.add_post("/" + url_path.lstrip("/"), receiver.receive)
-    runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=DRAIN_SECONDS)
     stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stopping.set)
-    await app.initialize()
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
-        await app.start()
+    stop_on_signals(stopping)
+    async with running(app, log_database) as handled:
+        receiver = WebhookReceiver(app, handled, secret)
+        web_app = web.Application(client_max_size=1024 * 1024)
+        web_app.router.add_post("/" + url_path.lstrip("/"), receiver.receive)
+        runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=DRAIN_SECONDS)
         await runner.setup()
-        await web.TCPSite(runner, listen, port).start()
-        await app.bot.set_webhook(
-            url, secret_token=secret,
-            allowed_updates=list(allowed_updates) if allowed_updates else None,
-        )
-        logger.info("webhook listening on %s:%d", listen, port)
-        await stopping.wait()
-    finally:
-        # Stops accepting, gives running handlers DRAIN_SECONDS; unanswered ones come back.
-        await runner.cleanup()
-        with contextlib.suppress(Exception):
-            if app.running:
-                await app.stop()
-            if app.post_stop is not None:
-                await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
-        await handled.close()
+        try:
+            await web.TCPSite(runner, listen, port).start()
+            await app.bot.set_webhook(
+                url, secret_token=secret,
+                allowed_updates=list(allowed_updates) if allowed_updates else None,
+            )
+            logger.info("webhook listening on %s:%d", listen, port)
+            await stopping.wait()
+        finally:
+            # Stops accepting, gives running handlers DRAIN_SECONDS; unanswered ones come back
+            # (Telegram got no 200 for them).
+            await runner.cleanup()

@@ -1,11 +1,10 @@
-"""At-least-once processing, exactly-once replies, and a bounded shutdown.
+"""Long polling that confirms an update to Telegram only after it has been handled.
 
 python-telegram-bot's Updater confirms an update (the next getUpdates offset) as soon as it is
 fetched, so a crash loses every fetched, unanswered update. Here the offset only moves up to the
-lowest update not yet handled; re-deliveries are dropped by update_id, recorded (ids only, no
-personal data) once the handler has finished, in a small database next to the log database:
-the log writer holds its write transaction up to 0.1 s, and every millisecond between a reply
-reaching Telegram and its id being recorded is a window for a duplicate after a crash.
+lowest update not yet handled; re-deliveries are dropped by update_id (bot.telegram.handled).
+On SIGTERM fetching stops, running handlers get DRAIN_SECONDS, and the rest stay unconfirmed:
+Telegram sends them again after the restart.
 """
 
 from __future__ import annotations
@@ -13,67 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
+from bot.telegram.handled import HandledUpdates
+from bot.telegram.lifecycle import DRAIN_SECONDS, running, stop_on_signals
+from bot.telegram.limits import retry_after_seconds
+
 logger = logging.getLogger(__name__)
-
-HANDLED_DAYS = 2  # Telegram keeps unconfirmed updates 24 h; ids older than that never return
-DRAIN_SECONDS = 5.0  # running handlers get this long after SIGTERM
-
-
-class HandledUpdates:
-    """update_ids whose handling finished, in table `handled_updates` of the log database."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._db: aiosqlite.Connection | None = None
-        self._ids: set[int] = set()
-
-    async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, timeout=2.0, isolation_level=None)
-        # WAL + NORMAL: a commit survives kill -9 (only a power cut may lose the last ones).
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.execute(
-            "CREATE TABLE IF NOT EXISTS handled_updates"
-            " (update_id INTEGER PRIMARY KEY, handled_at REAL NOT NULL)"
-        )
-        await self._db.execute(
-            "DELETE FROM handled_updates WHERE handled_at < ?",
-            (time.time() - HANDLED_DAYS * 86400,),
-        )
-        async with self._db.execute("SELECT update_id FROM handled_updates") as cursor:
-            self._ids = {int(row[0]) async for row in cursor}
-
-    def seen(self, update_id: int) -> bool:
-        return update_id in self._ids
-
-    async def record(self, update_id: int) -> None:
-        """Remember `update_id`; a database failure is logged, never stops a reply."""
-        self._ids.add(update_id)
-        if self._db is None:
-            return
-        try:
-            await self._db.execute(
-                "INSERT OR IGNORE INTO handled_updates VALUES (?, ?)", (update_id, time.time())
-            )
-        except Exception as exc:  # noqa: BLE001 - a DB failure must not stop the bot
-            logger.error("could not record handled update: %s", type(exc).__name__)
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
 
 
 class Unfinished:
@@ -107,12 +58,13 @@ class ReliablePoller:
 
     def __init__(
         self,
-        app: Application,
+        app: Application[Any, Any, Any, Any, Any, Any],
         handled: HandledUpdates,
         *,
         allowed_updates: Iterable[str] | None = None,
         timeout: int = 10,
         drain_seconds: float = DRAIN_SECONDS,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self.app = app
         self.handled = handled
@@ -121,18 +73,24 @@ class ReliablePoller:
         self.drain_seconds = drain_seconds
         self.unfinished = Unfinished()
         self.tasks: dict[int, asyncio.Task[None]] = {}
-        self.stopping = asyncio.Event()
+        self.stopping = stopping or asyncio.Event()
         self.dropped_duplicates = 0
 
     async def _handle(self, update: Update) -> None:
+        uid = update.update_id
         try:
-            await self.app.update_processor.process_update(
-                update, self.app.process_update(update)
-            )
-            await self.handled.record(update.update_id)
-            self.unfinished.finish(update.update_id)
+            try:
+                await self.app.update_processor.process_update(
+                    update, self.app.process_update(update)
+                )
+            except Exception:  # noqa: BLE001 - CancelledError (the drain) is not caught
+                # PTB hands handler errors to on_error; anything reaching here would hold the
+                # offset forever, so the update counts as handled rather than block the rest.
+                logger.exception("update %d failed outside its handlers", uid)
+            await self.handled.record(uid)
+            self.unfinished.finish(uid)
         finally:
-            self.tasks.pop(update.update_id, None)
+            self.tasks.pop(uid, None)
 
     def _accept(self, raw: Update) -> None:
         uid = raw.update_id
@@ -153,9 +111,7 @@ class ReliablePoller:
                 allowed_updates=self.allowed_updates,
             ))
         except RetryAfter as exc:
-            wait: Any = exc.retry_after
-            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-            await self._sleep(seconds)
+            await self._sleep(retry_after_seconds(exc))
         except (TimedOut, NetworkError) as exc:
             logger.warning("getUpdates failed: %s", type(exc).__name__)
             await self._sleep(1.0)
@@ -214,40 +170,16 @@ class ReliablePoller:
         return len(left)
 
 
-def delivery_database(log_database: Path) -> Path:
-    """`data/interactions.sqlite3` -> `data/interactions.delivery.sqlite3`."""
-    log_database = Path(log_database)
-    return log_database.with_name(f"{log_database.stem}.delivery{log_database.suffix}")
+async def run_polling(app: Application[Any, Any, Any, Any, Any, Any], log_database: Path,
+                      **kwargs: Any) -> None:
+    """`python -m bot run` in polling mode: the Application's lifecycle around ReliablePoller.
 
-
-async def run_polling(app: Application, handled_path: Path, **kwargs: Any) -> None:
-    """`python -m bot run` in polling mode: the Application lifecycle around ReliablePoller.
-
-    SIGTERM/SIGINT stop fetching; handlers get DRAIN_SECONDS; post_stop/post_shutdown then
-    flush alerts and the log.
+    SIGTERM/SIGINT stop fetching; handlers get DRAIN_SECONDS; then the alerts still queued and
+    the interaction log are flushed (bot.telegram.lifecycle).
     """
-    handled = HandledUpdates(delivery_database(handled_path))
-    await handled.open()
-    poller = ReliablePoller(app, handled, **kwargs)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, poller.stopping.set)
-    await app.initialize()
-    try:
+    stopping = asyncio.Event()
+    stop_on_signals(stopping)
+    async with running(app, log_database) as handled:
         with contextlib.suppress(Exception):
             await app.bot.delete_webhook()
-        if app.post_init is not None:
-            await app.post_init(app)
-        await app.start()
-        await poller.run()
-    finally:
-        with contextlib.suppress(Exception):
-            if app.running:
-                await app.stop()
-            if app.post_stop is not None:
-                await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
-        await handled.close()
+        await ReliablePoller(app, handled, stopping=stopping, **kwargs).run()
