@@ -267,6 +267,11 @@ class FakeBotAPI:
                 return
             await asyncio.sleep(quiet / 3)
 
+    @property
+    def confirmed(self) -> int:
+        """The highest update_id the bot has confirmed (asked for the updates after it)."""
+        return self._confirmed
+
     def count(self, method: str) -> int:
         return sum(1 for c in self.calls if c.method == method)
 
@@ -330,8 +335,9 @@ class FakeBotAPI:
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset", 0) or 0)
-        if offset:
-            self._confirmed = max(self._confirmed, offset - 1)
+        if offset and offset - 1 > self._confirmed:
+            self._confirmed = offset - 1
+            await self._notify(self._changed)
         limit = int(params.get("limit", 100) or 100)
         timeout = float(params.get("timeout", 0) or 0)
 

@@ -35,7 +35,7 @@ async def running(app: Application[Any, Any, Any, Any, Any, Any],
                   log_database: Path) -> AsyncIterator[HandledUpdates]:
     """Open the handled-updates store, start the Application; on exit stop everything."""
     handled = HandledUpdates(delivery_database(log_database))
-    await handled.open()
+    handled.open()
     try:
         await app.initialize()
         try:
@@ -53,4 +53,4 @@ async def running(app: Application[Any, Any, Any, Any, Any, Any],
             if app.post_shutdown is not None:
                 await app.post_shutdown(app)
     finally:
-        await handled.close()
+        handled.close()

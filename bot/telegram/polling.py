@@ -76,18 +76,22 @@ class ReliablePoller:
         self.stopping = stopping or asyncio.Event()
         self.dropped_duplicates = 0
 
+    async def _process_and_record(self, update: Update) -> None:
+        await self.app.process_update(update)
+        self.handled.record(update.update_id)  # at once: the reply is out
+
     async def _handle(self, update: Update) -> None:
         uid = update.update_id
         try:
             try:
                 await self.app.update_processor.process_update(
-                    update, self.app.process_update(update)
+                    update, self._process_and_record(update)
                 )
             except Exception:  # noqa: BLE001 - CancelledError (the drain) is not caught
                 # PTB hands handler errors to on_error; anything reaching here would hold the
                 # offset forever, so the update counts as handled rather than block the rest.
                 logger.exception("update %d failed outside its handlers", uid)
-            await self.handled.record(uid)
+            self.handled.record(uid)
             self.unfinished.finish(uid)
         finally:
             self.tasks.pop(uid, None)

@@ -66,7 +66,7 @@ class WebhookReceiver:
             await self.app.update_processor.process_update(
                 update, self.app.process_update(update)
             )
-            await self.handled.record(uid)
+            self.handled.record(uid)
         finally:
             self.running.pop(uid, None)
             if not future.done():
