@@ -18,6 +18,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 HANDLED_DAYS = 2  # Telegram keeps unconfirmed updates 24 h; ids older than that never return
+PRUNE_EVERY = 1000  # records between two prunings of expired ids (memory and database)
 
 
 def delivery_database(log_database: Path) -> Path:
@@ -27,12 +28,14 @@ def delivery_database(log_database: Path) -> Path:
 
 
 class HandledUpdates:
-    """update_ids whose handling finished, in table `handled_updates`."""
+    """update_ids whose handling finished, in table `handled_updates`; ids older than
+    HANDLED_DAYS are forgotten as the bot runs, so neither memory nor the file keeps growing."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
-        self._ids: set[int] = set()
+        self._ids: dict[int, float] = {}  # update_id -> when handled, oldest first
+        self._since_prune = 0
 
     def open(self) -> None:
         """Open (or create) the database; unusable, the bot still runs (ids in memory only)."""
@@ -50,9 +53,12 @@ class HandledUpdates:
                 "DELETE FROM handled_updates WHERE handled_at < ?",
                 (time.time() - HANDLED_DAYS * 86400,),
             )
-            self._ids = {int(row[0]) for row in db.execute("SELECT update_id FROM handled_updates")}
+            rows = db.execute(
+                "SELECT update_id, handled_at FROM handled_updates ORDER BY handled_at"
+            )
+            self._ids = {int(uid): float(at) for uid, at in rows}
             self._db = db
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             logger.error("handled-updates database unusable (%s): a crash may answer some "
                          "messages twice", type(exc).__name__)
 
@@ -63,15 +69,34 @@ class HandledUpdates:
         """Remember `update_id` (idempotent); a database failure is logged, never stops a reply."""
         if update_id in self._ids:
             return
-        self._ids.add(update_id)
+        now = time.time()
+        self._ids[update_id] = now
+        self._since_prune += 1
+        if self._since_prune >= PRUNE_EVERY:
+            self._prune(now - HANDLED_DAYS * 86400)
         if self._db is None:
             return
         try:
             self._db.execute(
-                "INSERT OR IGNORE INTO handled_updates VALUES (?, ?)", (update_id, time.time())
+                "INSERT OR IGNORE INTO handled_updates VALUES (?, ?)", (update_id, now)
             )
         except sqlite3.Error as exc:
             logger.error("could not record handled update: %s", type(exc).__name__)
+
+    def _prune(self, before: float) -> None:
+        self._since_prune = 0
+        expired = []
+        for update_id, handled_at in self._ids.items():  # oldest first: stop at the first kept
+            if handled_at >= before:
+                break
+            expired.append(update_id)
+        for update_id in expired:
+            del self._ids[update_id]
+        if self._db is not None and expired:
+            try:
+                self._db.execute("DELETE FROM handled_updates WHERE handled_at < ?", (before,))
+            except sqlite3.Error as exc:
+                logger.error("could not prune handled updates: %s", type(exc).__name__)
 
     def close(self) -> None:
         if self._db is not None:
