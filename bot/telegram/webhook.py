@@ -59,6 +59,8 @@ class WebhookReceiver:
             return web.Response(text="ok")  # a re-delivery: already answered
         if uid in self.running:  # the same delivery retried while still being handled
             await asyncio.shield(self.running[uid])
+            if not self.handled.seen(uid):  # the first attempt was stopped: let Telegram retry
+                return web.Response(status=503, text="not handled")
             return web.Response(text="ok")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.running[uid] = future
