@@ -332,8 +332,8 @@ def main() -> None:
         print(f"{'high':>6}{'low':>6}{'top-1':>8}{'top-3':>8}{'reject':>8}{'wrong':>7}")
         tune = [i for i, c in enumerate(cases) if tuning_half(c.text)]
         print(f"(tuning half: {len(tune)} of {len(cases)} messages)")
-        for high in range(30, 75, 2):
-            for low in range(max(high - 20, 20), high + 1, 4):
+        for high in range(14, 75, 2):
+            for low in range(max(high - 20, 10), high + 1, 4):
                 f = figures([cases[i] for i in tune],
                             banded([hits[i] for i in tune], Thresholds(high, low)))
                 print(

@@ -6,6 +6,9 @@ by TF-IDF and normalised; a message is scored against every question by cosine s
 entry takes the best of its questions, blended with the similarity to the entry as a whole (its
 centroid), so an entry with many questions about one thing is not beaten by one stray question.
 
+The score is then blended half and half with P(entry | message) from a logistic regression over
+the same questions (classifier.py), which puts the right entry first more often.
+
 Why this shape (bench/quality.py, issue 14): character n-grams carry teencode, typos and missing
 diacritics; word n-grams carry the order of syllables; a cosine on normalised vectors is a score
 with a fixed scale, so one pair of thresholds separates "answer", "did you mean" and "not mine".
@@ -27,16 +30,19 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
+from bot.core.matching.classifier import EntryClassifier
 from bot.core.text import Normalised, Normaliser
 
-# Bands on the 0-100 score (cosine x 100), picked on the tuning half of tests/data/eval.yaml by
-# bench/quality.py and checked on the other half; see that script's --sweep.
-DEFAULT_HIGH = 38.0
-DEFAULT_LOW = 28.0
+# Bands on the 0-100 score (half the cosine blend, half the classifier's probability, x 100),
+# picked on the tuning half of tests/data/eval.yaml by bench/quality.py (--sweep: best top-1 with
+# at least 97 % of out-of-scope messages rejected) and checked on the other half.
+DEFAULT_HIGH = 30.0
+DEFAULT_LOW = 18.0
 
 N_FEATURES = 2**20
 MAX_DF_SHARE = 1.0  # features in more than this share of the questions are not indexed
 MIN_DF_KEPT = 50  # ...unless they are in fewer questions than this (a small base keeps all)
+CLASSIFIER_SHARE = 0.5  # share of P(entry | message) (classifier.py) in an entry's score
 CENTROID_SHARE = 0.3  # share of the entry-as-a-whole similarity in an entry's score
 FOCUS_SHARE = 0.6  # weight of the question found in a long message against the whole message
 NOT_OURS_FACTOR = 0.6  # a message on another service's topic (lexicon not_ours) keeps this share
@@ -117,6 +123,7 @@ class Ranker:
             self._idf = np.zeros(2 * N_FEATURES, dtype=np.float32)
             self._postings = sp.csr_matrix((2 * N_FEATURES, 0), dtype=np.float32)
             self._entry_norms = np.ones(0)
+            self._classifier = EntryClassifier(sp.csr_matrix((0, 1)), np.zeros(0), 0)
             return
         counts = self._counts(texts)
         df = np.bincount(counts.indices, minlength=2 * N_FEATURES).astype(np.float32)
@@ -125,6 +132,7 @@ class Ranker:
         self._idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
         docs = self._weigh(counts)
         owner = np.repeat(np.arange(len(starts)), np.diff(np.append(self._starts, len(texts))))
+        self._classifier = EntryClassifier(docs, owner, len(starts))
         pick = sp.csr_matrix(
             (np.ones(len(texts), dtype=np.float32), (owner, np.arange(len(texts)))),
             shape=(len(starts), len(texts)),
@@ -244,6 +252,9 @@ class Ranker:
         best = np.maximum.reduceat(per_doc, self._starts) if per_doc.size else per_doc
         whole = np.add.reduceat(per_doc, self._starts) / self._entry_norms
         scores = (1 - CENTROID_SHARE) * best + CENTROID_SHARE * whole
+        if self._classifier.fitted:
+            likely = self._classifier.probabilities(query)
+            scores = (1 - CLASSIFIER_SHARE) * scores + CLASSIFIER_SHARE * likely
         if role is not None:
             bonus = np.fromiter(
                 (ROLE_BONUS if r == role else 0.0 for r in self._sole_reader),
