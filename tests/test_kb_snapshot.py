@@ -42,7 +42,7 @@ async def test_bot_starts_from_the_snapshot_and_tells_admins(
     config = write_config(tmp_path, fake_api, knowledge={"path": str(kb_dir)})
     proc = await _spawn(config, _env(fake_api))
     try:
-        (notice,) = await fake_api.wait_sent(ADMIN_ID, 1, timeout=30)
+        (notice,) = await fake_api.wait_sent(ADMIN_ID, 1, timeout=60)
         assert "ui.yaml" in notice.text
         fake_api.message(31337, "/111")
         (reply,) = await fake_api.wait_sent(31337, 1, timeout=10)

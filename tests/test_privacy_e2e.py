@@ -32,6 +32,13 @@ def _database_text(path: Path) -> str:
     return "\n".join(parts)
 
 
+def _without_secrets(item: dict[str, list[str] | str]) -> str:
+    text = str(item["text"])
+    for secret in item["secrets"]:
+        text = text.replace(secret, " ")
+    return text
+
+
 async def test_no_personal_data_in_database_log_alerts_or_report(start_bot, caplog) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
     bot: RunningBot = await start_bot(alerts={"chat_id": ALERT_CHAT_ID})
@@ -59,10 +66,15 @@ async def test_no_personal_data_in_database_log_alerts_or_report(start_bot, capl
 
     auditor = LeakAuditor(Redactor(kb.privacy, kb.vocabulary()), kb.vocabulary())
     leaks = []
-    for item in DEV_SET:
+    for n, item in enumerate(DEV_SET):
+        # A piece another message says openly ("em ở Đà Nẵng", where only the phone number is
+        # secret) may be kept from that message: it does not leak this one's secret.
+        said_openly = " ".join(_without_secrets(other) for m, other in enumerate(DEV_SET) if m != n)
         for secret in item["secrets"]:
+            innocent = set(auditor.leaks(secret, said_openly, corpus=True))
             for where, text in sources.items():
-                if found := auditor.leaks(secret, text, corpus=True):
+                found = [p for p in auditor.leaks(secret, text, corpus=True) if p not in innocent]
+                if found:
                     leaks.append((where, secret, found))
     assert len(bot.db_rows()) == len(DEV_SET)
     assert not leaks, leaks[:10]
