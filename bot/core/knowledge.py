@@ -29,8 +29,7 @@ from pydantic import (
 )
 
 from bot.core.text import Lexicon
-from bot.core.triage import DangerFile
-from bot.core.triage_model import ExampleSet
+from bot.core.triage import DangerFile, ExampleSet
 from bot.core.yamlfile import (
     IssuesError,
     Loc,

@@ -17,14 +17,27 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 Kind = Literal[
-    "sexual_abuse", "physical_violence", "self_harm", "trafficking", "kidnapping", "neglect",
-    "forced_marriage", "online_exploitation", "bullying", "accident_medical", "distress", "other",
+    "sexual_abuse",
+    "physical_violence",
+    "self_harm",
+    "trafficking",
+    "kidnapping",
+    "neglect",
+    "forced_marriage",
+    "online_exploitation",
+    "bullying",
+    "accident_medical",
+    "distress",
+    "other",
 ]
 Tier = Literal["urgent", "check", "none"]
 NONE = "none"
 # Example kinds that have no danger.yaml category of their own yet.
-KIND_TO_CATEGORY = {"bullying": "physical_violence", "other": "distress",
-                    "accident_medical": "distress"}
+KIND_TO_CATEGORY = {
+    "bullying": "physical_violence",
+    "other": "distress",
+    "accident_medical": "distress",
+}
 
 
 class Example(BaseModel):
@@ -47,17 +60,24 @@ class ExampleSet(BaseModel):
 class TriageModel:
     """Danger probability (binary model) and danger kind (a second model on urgent examples)."""
 
-    def __init__(self, texts: list[str], labels: list[str],
-                 urgent_at: float = 0.7, check_at: float = 0.3) -> None:
+    def __init__(
+        self, texts: list[str], labels: list[str], urgent_at: float = 0.7, check_at: float = 0.3
+    ) -> None:
         self.urgent_at = urgent_at
         self.check_at = check_at
-        self._chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
-                                      sublinear_tf=True, dtype=np.float32)
-        self._words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2),
-                                      sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
-                                      dtype=np.float32)
-        features = hstack([self._chars.fit_transform(texts),
-                           self._words.fit_transform(texts)]).tocsr()
+        self._chars = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, dtype=np.float32
+        )
+        self._words = TfidfVectorizer(
+            analyzer="word",
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            token_pattern=r"(?u)\b\w+\b",
+            dtype=np.float32,
+        )
+        features = hstack(
+            [self._chars.fit_transform(texts), self._words.fit_transform(texts)]
+        ).tocsr()
         danger = np.array([label != NONE for label in labels])
         binary = LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear")
         binary.fit(features, danger)
@@ -65,10 +85,9 @@ class TriageModel:
         danger_labels = np.array([label for label in labels if label != NONE])
         self.kinds: list[str] = sorted(set(danger_labels.tolist()))
         rows = features[danger]
-        centroids = np.vstack([
-            np.asarray(rows[danger_labels == kind].mean(axis=0)).ravel()
-            for kind in self.kinds
-        ])
+        centroids = np.vstack(
+            [np.asarray(rows[danger_labels == kind].mean(axis=0)).ravel() for kind in self.kinds]
+        )
         # Weights applied by hand: sklearn's per-call checks cost more than the arithmetic.
         self._w = np.asarray(binary.coef_, dtype=np.float32).ravel()
         self._b = float(binary.intercept_[0])
@@ -87,8 +106,9 @@ class TriageModel:
         return "check" if danger >= self.check_at else "none"
 
 
-def training_data(sets: list[ExampleSet], safe: list[str],
-                  danger: list[tuple[str, str | None]]) -> tuple[list[str], list[str]]:
+def training_data(
+    sets: list[ExampleSet], safe: list[str], danger: list[tuple[str, str | None]]
+) -> tuple[list[str], list[str]]:
     """Texts and labels: urgent examples by kind, unclear left out (the check tier's doubt)."""
     texts: list[str] = []
     labels: list[str] = []
