@@ -16,7 +16,7 @@ from bot.core.knowledge import AUDIENCES, Audience, Entry, KnowledgeBase
 from bot.core.matching import Band, Hit, Ranker, Thresholds, band, detect_role, focus
 from bot.core.matching.role import folded_cues
 from bot.core.text import Normalised, Normaliser, canonical, fold
-from bot.core.triage import Tier, Tiering, Triage, TriageModel, UrgentMatch, training_data
+from bot.core.triage import Tier, Tiering, Triage, UrgentMatch, trained_model, training_data
 
 # The matcher's bands, and small talk (a greeting answered from ui.yaml, no entry).
 ReplyBand = Literal[Band, "smalltalk"]
@@ -78,7 +78,9 @@ class Responder:
         self.triage = Triage(kb.danger, self.normalise)
         safe = [question for entry in kb.entries.values() for question in entry.questions]
         texts, labels = training_data(kb.triage_examples, safe, kb.danger.examples())
-        self.model = TriageModel([self.normalise(t).folded for t in texts], labels)
+        self.model = trained_model(
+            texts, labels, lambda text: self.normalise(text).folded, kb.lexicon.model_dump_json()
+        )
         self.tiering = Tiering(kb.danger, self.triage, self.model)
         self.matcher = Ranker(kb.entries.values(), self.normalise)
         self._role_cues = folded_cues(self.normalise.reader_cues)

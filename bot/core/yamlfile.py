@@ -15,6 +15,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+# libyaml's parser when PyYAML was built with it (about 5x faster on the knowledge folder;
+# same nodes, same line marks), else the pure-Python one.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Loc = tuple[Any, ...]
 
 
@@ -76,7 +80,7 @@ def load_located(path: Path) -> LocatedYaml:
     except (OSError, UnicodeDecodeError) as exc:
         raise YamlSyntaxError(f"{path}:1: cannot read file: {exc}") from exc
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _LOADER(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

@@ -6,7 +6,7 @@ Modules, one job each: `schema` (the danger file), `words` and `phrases` (matchi
 layer), `tiers` (urgent / check / none, the API the responder uses).
 """
 
-from bot.core.triage.model import ExampleSet, Tier, TriageModel, training_data
+from bot.core.triage.model import ExampleSet, Tier, TriageModel, trained_model, training_data
 from bot.core.triage.result import Speaker, UrgentMatch
 from bot.core.triage.rules import Triage
 from bot.core.triage.schema import Category, DangerFile, Examples, Precedence, SafetyNet
@@ -27,5 +27,6 @@ __all__ = [
     "TriageModel",
     "UrgentMatch",
     "expand_sets",
+    "trained_model",
     "training_data",
 ]

@@ -7,6 +7,7 @@ tone, or one extra word inside a phrase of three or more words.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -71,6 +72,8 @@ class PhraseIndex:
         # delete-variant -> phrase words a typo of four letters or more may stand for
         self.word_variants: dict[str, set[str]] = {}
         self._plans: dict[str, TokenPlan] = {}
+        # plans worked out at build time for a fixed vocabulary (never from user text)
+        self._fixed: dict[str, TokenPlan] = {}
         self.max_span = 1
         for phrase in phrases:
             gaps = sum(1 for item in phrase.items if item is None)
@@ -152,6 +155,31 @@ class PhraseIndex:
                 words |= self.word_variants.get(variant, set())
         return frozenset(words)
 
+    def warm(self, words: Iterable[str], plain: dict[str, TokenPlan]) -> None:
+        """Work out the plans of a fixed vocabulary (staff-written words, not user text) at
+        build time, so a scan looks most words up instead of working them out every time.
+        `plain` shares one plan per word that matters to no phrase, across indexes."""
+        for folded in words:
+            if folded in self._fixed:
+                continue
+            found = self._plans.get(folded) or self.plan(folded)
+            if self._matters(found, folded):
+                self._fixed[folded] = found
+            else:
+                self._fixed[folded] = plain.setdefault(
+                    folded, TokenPlan(frozenset((folded,)), [], {}, {}, [])
+                )
+
+    @staticmethod
+    def _matters(found: TokenPlan, folded: str) -> bool:
+        return bool(
+            found.always
+            or found.by_next
+            or found.by_second
+            or found.joined
+            or found.reach - {folded}
+        )
+
     def plan(self, folded: str) -> TokenPlan:
         """Everything a scan needs about one distinct token, worked out once (cached): its
         reach, and the phrases that may start on it, sorted so that a scan touches only the
@@ -188,7 +216,11 @@ class PhraseIndex:
         hits: list[Hit] = []
         n = len(toks)
         plans_cache = self._plans
-        plans = [plans_cache.get(tok.folded) or self.plan(tok.folded) for tok in toks]
+        fixed = self._fixed
+        plans = [
+            fixed.get(tok.folded) or plans_cache.get(tok.folded) or self.plan(tok.folded)
+            for tok in toks
+        ]
         vocab: set[str] = set()
         vocab_chunk = -1
         empty: frozenset[str] = frozenset()

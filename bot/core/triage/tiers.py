@@ -24,6 +24,7 @@ class Tiering:
         self.danger = danger
         self.triage = triage
         self.model = model
+        triage.warm(model.vocabulary)
 
     def assess(self, message: Normalised, audience: str | None) -> tuple[UrgentMatch | None, Tier]:
         """The alarm and tier of one message; the alarm is None unless the tier is urgent."""
