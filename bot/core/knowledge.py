@@ -14,6 +14,7 @@ raises `KnowledgeError` and the caller keeps the knowledge base it already had.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,7 @@ from pydantic import (
 )
 
 from bot.core.text import Lexicon
-from bot.core.triage import DangerFile
-from bot.core.triage_model import ExampleSet
+from bot.core.triage import DangerFile, ExampleSet
 from bot.core.yamlfile import (
     IssuesError,
     Loc,
@@ -332,6 +332,8 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     f"{danger_doc.path}:{danger_doc.line(loc)}: {field}: "
                     f"no entry with id '{entry_id}'"
                 )
+    if danger is not None and danger_doc is not None and hotlines is not None:
+        issues.extend(_unknown_numbers(danger, danger_doc, hotlines.hotlines))
     example_files = sorted((root / "triage_examples").glob("*.yaml"))
     example_sets: list[ExampleSet] = []
     for path in example_files:
@@ -368,3 +370,25 @@ def _danger_entry_ids(danger: DangerFile) -> Iterable[tuple[Loc, str]]:
             entry_id = getattr(category, field_name)
             if entry_id:
                 yield ("categories", name, field_name), entry_id
+
+
+_PHONE_NUMBER = re.compile(r"(?<!\d)\d{3,}(?!\d)")
+
+
+def _unknown_numbers(
+    danger: DangerFile, doc: LocatedYaml, hotlines: list[Hotline]
+) -> list[str]:
+    """A phone number in an urgent reply must be one of hotlines.yaml (never invented)."""
+    known = {line.number for line in hotlines}
+    issues = []
+    for name, category in danger.categories.items():
+        for field_name in ("reply_child", "reply_adult"):
+            for number in _PHONE_NUMBER.findall(getattr(category, field_name)):
+                if number not in known:
+                    loc = ("categories", name, field_name)
+                    issues.append(
+                        f"{doc.path}:{doc.line(loc)}: categories.{name}.{field_name}: "
+                        f"số {number} không có trong hotlines.yaml"
+                    )
+    return issues
+

@@ -16,8 +16,7 @@ from bot.core.knowledge import AUDIENCES, Audience, Entry, KnowledgeBase
 from bot.core.matching import Band, Hit, Ranker, Thresholds, band, detect_role, focus
 from bot.core.matching.role import folded_cues
 from bot.core.text import Normalised, Normaliser, canonical, fold
-from bot.core.triage import Triage, UrgentMatch
-from bot.core.triage_model import Tier, TriageModel, training_data
+from bot.core.triage import Tier, Tiering, Triage, UrgentMatch, trained_model, training_data
 
 # The matcher's bands, and small talk (a greeting answered from ui.yaml, no entry).
 ReplyBand = Literal[Band, "smalltalk"]
@@ -79,7 +78,10 @@ class Responder:
         self.triage = Triage(kb.danger, self.normalise)
         safe = [question for entry in kb.entries.values() for question in entry.questions]
         texts, labels = training_data(kb.triage_examples, safe, kb.danger.examples())
-        self.model = TriageModel([self.normalise(t).folded for t in texts], labels)
+        self.model = trained_model(
+            texts, labels, lambda text: self.normalise(text).folded, kb.lexicon.model_dump_json()
+        )
+        self.tiering = Tiering(kb.danger, self.triage, self.model)
         self.matcher = Ranker(kb.entries.values(), self.normalise)
         self._role_cues = folded_cues(self.normalise.reader_cues)
         # Replies to recent messages, keyed by a digest of the text so no message is kept.
@@ -144,43 +146,13 @@ class Responder:
 
     def _tier(self, message: Normalised, audience: Audience | None
               ) -> tuple[UrgentMatch | None, Tier]:
-        """Rules add alarms; the learned model decides how sure: urgent, check or none.
-
-        A rule hit the model finds unlikely is a check, not a crisis reply (rules over-fire on
-        questions and idioms); a rule can never lower what the model rates.
-        """
-        match = self.triage.assess(message)
-        if not message.folded:
-            return None, "none"
-        danger, kind = self.model.scores(message.folded[:2000])
-        tier = self.model.tier(danger)
-        if match is not None:
-            tier = "urgent" if danger >= self.model.check_at else "check"
-        if tier != "urgent":
-            return None, tier
-        return match or self._match_for(kind, audience), "urgent"
-
-    def _match_for(self, kind: str, audience: Audience | None) -> UrgentMatch:
-        category = self.kb.danger.categories.get(kind) or self.kb.danger.categories["distress"]
-        return UrgentMatch(
-            category=kind if kind in self.kb.danger.categories else "distress",
-            name=category.name,
-            speaker="adult" if audience in ("parent", "teacher") else "child",
-            reply_child=category.reply_child,
-            reply_adult=category.reply_adult,
-            entry_id=category.entry_id,
-            entry_id_adult=category.entry_id_adult,
-            phrase="(model)",
-        )
+        """Rules add alarms; the learned model decides how sure: urgent, check or none."""
+        return self.tiering.assess(message, audience)
 
     def confirm_urgent(self, text: str, audience: str | None = None) -> Reply:
         """The check button was pressed: the urgent reply for that message, and an alert."""
         clean = _clean_audience(audience)
-        message = self.normalise(text)
-        match = self.triage.assess(message)
-        if match is None:
-            _, kind = self.model.scores(message.folded[:2000])
-            match = self._match_for(kind, clean)
+        match = self.tiering.confirm(self.normalise(text), clean)
         return self._urgent_reply(match, None, 0.0, clean)
 
     def _with_check(self, reply: Reply, audience: Audience | None) -> Reply:

@@ -1,0 +1,65 @@
+"""The public tiering API: rules and the learned model together decide urgent, check or none.
+
+Rules add alarms; the learned model decides how sure. A rule hit the model finds unlikely is a
+check, not a crisis reply (rules over-fire on questions and idioms); a rule can never lower what
+the model rates.
+"""
+
+from __future__ import annotations
+
+from bot.core.text import Normalised
+from bot.core.triage.model import Tier, TriageModel
+from bot.core.triage.result import UrgentMatch
+from bot.core.triage.rules import Triage
+from bot.core.triage.schema import DangerFile
+
+_ADULT_READERS = ("parent", "teacher")
+MODEL_CHARS = 2000  # the model reads the start of a long message (rules read all of it)
+
+
+class Tiering:
+    """One message in, the alarm (if urgent) and its tier out."""
+
+    def __init__(self, danger: DangerFile, triage: Triage, model: TriageModel) -> None:
+        self.danger = danger
+        self.triage = triage
+        self.model = model
+        triage.warm(model.vocabulary)
+
+    def assess(self, message: Normalised, audience: str | None) -> tuple[UrgentMatch | None, Tier]:
+        """The alarm and tier of one message; the alarm is None unless the tier is urgent."""
+        match = self.triage.assess(message)
+        if not message.folded:
+            return None, "none"
+        danger, kind = self.model.scores(message.folded[:MODEL_CHARS])
+        tier = self.model.tier(danger)
+        if match is not None:
+            tier = "urgent" if danger >= self.model.check_at else "check"
+        if tier != "urgent":
+            return None, tier
+        return match or self.match_for(kind, audience), "urgent"
+
+    def confirm(self, message: Normalised, audience: str | None) -> UrgentMatch:
+        """The check button was pressed: the alarm for that message, from the rules if they
+        name one, else from the model's most likely kind."""
+        match = self.triage.assess(message)
+        if match is None:
+            _, kind = self.model.scores(message.folded[:MODEL_CHARS])
+            match = self.match_for(kind, audience)
+        return match
+
+    def match_for(self, kind: str, audience: str | None) -> UrgentMatch:
+        """The alarm for a danger kind the model found (distress when it has no category)."""
+        categories = self.danger.categories
+        category_id = kind if kind in categories else "distress"
+        category = categories[category_id]
+        return UrgentMatch(
+            category=category_id,
+            name=category.name,
+            speaker="adult" if audience in _ADULT_READERS else "child",
+            reply_child=category.reply_child,
+            reply_adult=category.reply_adult,
+            entry_id=category.entry_id,
+            entry_id_adult=category.entry_id_adult,
+            phrase="(model)",
+        )

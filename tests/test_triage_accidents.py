@@ -1,0 +1,79 @@
+"""Issue 13: accidents and medical emergencies get 115 first (114 first for fire), then 111."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import KNOWLEDGE
+
+from bot.core.knowledge import KnowledgeError, load_knowledge
+from bot.core.responder import Responder
+
+
+@pytest.fixture(scope="module")
+def responder() -> Responder:
+    return Responder(load_knowledge(KNOWLEDGE))
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"\b11[1345]\b", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "em bé nhà em nuốt viên pin cúc rồi",
+        "em trai e uong nham nuoc tay bon cau, non lien tuc",
+        "bạn em tắm sông bị nước cuốn, không thấy đâu",
+        "em bé bị bỏ quên trong ô tô ngoài nắng, cửa khóa",
+        "em be bi hoc keo, mat tim r",
+    ],
+)
+def test_accident_gets_115_first_then_111(responder: Responder, text: str) -> None:
+    reply = responder.respond(text)
+    assert reply.urgent and reply.category == "accident_medical", (reply.tier, reply.category)
+    numbers = _numbers(reply.parts[0])
+    assert numbers[0] == "115" and "111" in numbers
+
+
+def test_fire_gets_114_first(responder: Responder) -> None:
+    reply = responder.respond("nhà em cháy rồi, khói đầy phòng")
+    assert reply.urgent and reply.category == "fire"
+    numbers = _numbers(reply.parts[0])
+    assert numbers[0] == "114" and "115" in numbers and "111" in numbers
+
+
+def test_adult_reporting_an_accident_gets_adult_words(responder: Responder) -> None:
+    reply = responder.respond("con tôi 1 tuổi nuốt viên pin cúc", "parent")
+    assert reply.urgent and _numbers(reply.parts[0])[0] == "115"
+    assert "Em không có lỗi" not in reply.parts[0]
+
+
+def test_a_friend_in_an_accident_is_not_answered_with_the_witness_reply(
+    responder: Responder,
+) -> None:
+    reply = responder.respond("bạn em bị đuối nước ở bể bơi, đang nằm im không tỉnh")
+    assert reply.urgent and reply.category == "accident_medical"
+    assert _numbers(reply.parts[0])[0] == "115"
+
+
+@pytest.mark.parametrize(
+    "text", ["cháy nhà thì gọi số nào", "cách phòng tránh đuối nước cho trẻ", "em chạy bộ mỗi sáng"]
+)
+def test_accident_questions_and_lookalikes_are_not_urgent(responder: Responder, text: str) -> None:
+    assert not responder.respond(text).urgent
+
+
+def test_a_number_not_in_hotlines_is_a_knowledge_error(tmp_path: Path) -> None:
+    copy = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, copy)
+    danger = copy / "danger.yaml"
+    text = danger.read_text(encoding="utf-8")
+    danger.write_text(text.replace("Gọi 115 (cấp cứu) ngay.", "Gọi 119 (cấp cứu) ngay.", 1),
+                      encoding="utf-8")
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(copy)
+    assert any("danger.yaml:" in issue and "119" in issue for issue in caught.value.issues)
