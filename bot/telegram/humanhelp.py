@@ -92,10 +92,12 @@ async def on_private_message(update: Update, context: BotContext) -> None:
     """A user's message (not a command): to the open case, else to the report, else on."""
     chat, message = update.effective_chat, update.effective_message
     desk = context.bot_data.cases
-    if chat is None or message is None or update.edited_message is not None:
+    if chat is None or message is None:
         return
     case = desk.by_user.get(chat.id) if desk is not None else None
     if desk is not None and case is not None:
+        if update.edited_message is not None:  # staff already read the first version
+            raise ApplicationHandlerStop
         track_incoming(update, context)
         await desk.from_user(context, case, message)
         raise ApplicationHandlerStop
