@@ -99,6 +99,9 @@ def test_report_expires_after_30_idle_minutes_and_old_buttons_do_not_misfire(
     assert turn[-1].step == "who"  # the current question again, nothing recorded
     assert report.type("k", responder, "ve chinh minh", 30 * 60 + 11) is None  # expired
     assert len(report) == 0
+    report.start("abandoned", responder, 40 * 60)
+    report.type("someone-else", responder, "xin chào", 80 * 60)  # any message sweeps
+    assert len(report) == 0
     expired = report.choose("k", responder, "who", "me", 30 * 60 + 12)
     assert expired[-1].text == responder.ui.report.expired
 

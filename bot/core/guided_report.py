@@ -134,6 +134,7 @@ class GuidedReport:
     def __init__(self, idle_seconds: float = IDLE_SECONDS) -> None:
         self.idle_seconds = idle_seconds
         self._sessions: dict[object, _Session] = {}
+        self._swept = 0.0
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -141,6 +142,7 @@ class GuidedReport:
     # -- state ---------------------------------------------------------------------------
     def sweep(self, now: float) -> None:
         """Forget sessions idle for longer than `idle_seconds` (their answers included)."""
+        self._swept = now
         stale = [k for k, s in self._sessions.items() if now - s.touched > self.idle_seconds]
         for key in stale:
             del self._sessions[key]
@@ -183,6 +185,8 @@ class GuidedReport:
         audience: str | None = None,
     ) -> list[ReportMessage] | None:
         """A typed answer; None when this chat has no report going on (the normal bot answers)."""
+        if now - self._swept > 60:  # abandoned sessions go within a minute of expiring
+            self.sweep(now)
         session = self._sessions.get(key)
         if session is None:
             return None

@@ -9,6 +9,7 @@ from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup,
 
 from bot.core.guided_report import Choice, ReportMessage
 from bot.telegram import render as tui
+from bot.telegram.alerts import alert_text
 from bot.telegram.context import BotContext
 from bot.telegram.send import send, send_plain, send_reply, track_incoming
 
@@ -73,14 +74,16 @@ async def on_report_text(update: Update, context: BotContext) -> bool:
     if message is None or key is None:
         return False
     state = context.bot_data
-    turn = state.reports.type(
-        key, state.responder, message.text or message.caption or "", time.monotonic(),
-        context.audience,
-    )
+    text = message.text or message.caption or ""
+    turn = state.reports.type(key, state.responder, text, time.monotonic(), context.audience)
     if turn is None:
         return False
     track_incoming(update, context)
     await send_turn(update, context, turn)
+    urgent = next((m.urgent for m in turn if m.urgent is not None), None)
+    if urgent is not None and state.alerts is not None:  # as for any urgent message
+        alert = alert_text(state.responder, urgent, text, context.audience, None)
+        state.alerts.post(context.application, alert)
     return True
 
 
