@@ -66,6 +66,10 @@ def test_typed_answers_are_read_and_echoed(responder: Responder) -> None:
                      "Phường Bến Thành", texts.since.options["today"].says,
                      texts.nearby.options["unknown"].says):
         assert expected in summary, expected
+    # A long summary is copied in pieces of at most 256 characters (Telegram's limit), whole.
+    copied = [copy.code for copy in turn[-1].copies[1:]]
+    assert all(len(piece) <= 256 for piece in copied)
+    assert " ".join(copied) in summary
 
 
 def test_danger_now_gives_the_urgent_card_first_and_goes_on_only_if_wanted(

@@ -315,7 +315,22 @@ class GuidedReport:
                 lines.append(question.options[value].says)
         body = " ".join(lines) if lines else texts.summary_empty
         copies = [Choice(texts.copy_number, texts.copy_number_button)]
-        if len(body) <= COPY_LIMIT:
-            copies.append(Choice(body, texts.copy_summary_button))
+        pieces = _copy_pieces(lines or [body])
+        for number, piece in enumerate(pieces, start=1):
+            label = texts.copy_summary_button
+            copies.append(Choice(piece, f"{label} ({number}/{len(pieces)})" if len(pieces) > 1
+                                 else label))
         text = f"{texts.summary_intro}\n\n{body}\n\n{texts.summary_outro}"
         return [ReportMessage(text, copies=tuple(copies))]
+
+
+def _copy_pieces(sentences: list[str]) -> list[str]:
+    """The summary in pieces a copy button can hold (256 characters), cut between sentences."""
+    pieces: list[str] = []
+    for sentence in sentences:
+        sentence = sentence[:COPY_LIMIT]
+        if pieces and len(pieces[-1]) + 1 + len(sentence) <= COPY_LIMIT:
+            pieces[-1] = f"{pieces[-1]} {sentence}"
+        else:
+            pieces.append(sentence)
+    return pieces
