@@ -16,6 +16,11 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "forget": ("xoa",),
     "reload": ("reload",),
     "stats": ("stats",),
+    "report": ("baotin",),  # the guided report
+    "cancel": ("huy",),  # leave the guided report
+    "counsel": ("gapnguoi",),  # the anonymous line to staff
+    "end": ("ketthuc",),  # end a case (user or staff)
+    "staff_urgent": ("khancap",),  # staff: send the user the urgent card
     "exit": ("exit", "quit", "thoat"),  # the terminal only
 }
 _ACTION = {name: action for action, names in COMMANDS.items() for name in names}

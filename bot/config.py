@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from bot.core.counsel import HOURS_PATTERN
 from bot.core.matching import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
 from bot.core.yamlfile import IssuesError, YamlSyntaxError, format_validation_error, load_located
 from bot.privacy import MIN_SECRET_LENGTH
@@ -101,6 +102,14 @@ class AlertSettings(_Section):
     chat_id: int | None = None
 
 
+class CounsellorSettings(_Section):
+    """The anonymous line to staff (/gapnguoi): a forum supergroup of trained staff."""
+
+    chat_id: int | None = None  # the staff forum supergroup; None: the line is off
+    hours: str = Field("07:30-21:30", pattern=HOURS_PATTERN)  # Vietnam time
+    first_reply_minutes: float = Field(10, gt=0)  # then the user is told to call 111
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -114,6 +123,7 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     privacy: PrivacySettings = PrivacySettings()
     alerts: AlertSettings = AlertSettings()
+    counsellors: CounsellorSettings = CounsellorSettings()
     admins: list[int] = Field(default_factory=list)
     logging: LoggingSettings = LoggingSettings()
     # Secrets: from the environment only (see load_settings); excluded from any dump.

@@ -19,6 +19,7 @@ from typing import TextIO
 from rapidfuzz import fuzz, process
 
 from bot.core.text import canonical, fold
+from bot.helpcounts import read_counts
 from bot.store import UTC_OFFSET_HOURS
 
 
@@ -56,6 +57,8 @@ class Report:
     unanswered: tuple[UnansweredGroup, ...]
     unanswered_total: int = 0
     feedback: dict[str, int] = field(default_factory=dict)
+    # The anonymous line to staff (bot.helpcounts): counts only, never what was written.
+    staff_line: dict[str, float] = field(default_factory=dict)
 
     def share(self, band: str) -> float:
         """Share of all messages in `band`, 0-1."""
@@ -193,6 +196,7 @@ def build_report(
             " WHERE hour_ts >= ? AND urgent = 0 AND band IN ('fallback', 'did-you-mean')"
             " GROUP BY 1, 2"
         )
+        staff_line = read_counts(con, start)
     finally:
         con.close()
 
@@ -209,6 +213,7 @@ def build_report(
         unanswered=group_unanswered(unanswered_rows, limit=groups),
         unanswered_total=sum(count for _, _, count in unanswered_rows),
         feedback={"helpful": feedback_row[0], "not_helpful": feedback_row[1]},
+        staff_line=staff_line,
     )
 
 
@@ -245,6 +250,15 @@ def render_text(report: Report, names: dict[str, str] | None = None) -> str:
     others = report.total - sum(report.bands.get(b, 0) for b in BANDS)
     if others:
         lines.append(f"  {'khác (chào hỏi, ...)':<32} {others:>6}")
+    line = report.staff_line
+    if line:
+        lines += [
+            "",
+            f"Nhắn tin với nhân viên tư vấn: {line.get('cases', 0)} ca, "
+            f"{line.get('relayed', 0)} tin nhắn chuyển qua lại, "
+            f"{line.get('first_replies', 0)} ca được trả lời, trung bình sau "
+            f"{line.get('first_reply_minutes', 0)} phút",
+        ]
     lines += ["", "Trường hợp khẩn cấp theo loại:"]
     lines += [
         f"  {label(cat):<48} {n:>6}" for cat, n in report.urgent_by_category

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import Callable
 from typing import TextIO
 
 from bot.commands import parse_command
+from bot.core.guided_report import GuidedReport, ReportMessage
 from bot.core.knowledge import AUDIENCES, KnowledgeError
 from bot.core.responder import Reply, Responder, Suggestion
 from bot.services import Services
@@ -41,6 +43,8 @@ class TerminalChat:
         self.services = services
         self.audience: str | None = None
         self.choices: list[Suggestion] = []
+        self.reports = GuidedReport()  # /baotin: the same core as on Telegram
+        self.report_choices: list[tuple[str, str]] = []  # (step, code) by number
 
     @property
     def responder(self) -> Responder:
@@ -57,6 +61,9 @@ class TerminalChat:
         action, rest = parse_command(line)
         if action == "exit":
             return None
+        report = self._report(action, line)
+        if report is not None:
+            return report
         if line.isdigit() and 1 <= int(line) <= len(self.choices):
             reply = self.responder.answer_entry(self.choices[int(line) - 1].entry_id, self.audience)
             if reply is not None:
@@ -83,6 +90,40 @@ class TerminalChat:
         if self.log is not None:
             self.log.record(TERMINAL_USER, self.audience, line, reply)
         return self._show(reply)
+
+    def _report(self, action: str | None, line: str) -> str | None:
+        """/baotin, /huy, /gapnguoi, and the answers of a report going on; else None."""
+        now = time.monotonic()
+        ui = self.responder.ui
+        if action == "report":
+            return self._show_report(self.reports.start(TERMINAL_USER, self.responder, now))
+        if action == "cancel":
+            return self._show_report(self.reports.cancel(TERMINAL_USER, self.responder))
+        if action == "counsel":  # no staff line at the terminal
+            return ui.counsel.unconfigured
+        if action is not None or not self.reports.active(TERMINAL_USER, now):
+            return None
+        turn: list[ReportMessage] | None
+        if line.isdigit() and 1 <= int(line) <= len(self.report_choices):
+            step, code = self.report_choices[int(line) - 1]
+            turn = self.reports.choose(
+                TERMINAL_USER, self.responder, step, code, now, self.audience
+            )
+        else:
+            turn = self.reports.type(TERMINAL_USER, self.responder, line, now, self.audience)
+        return self._show_report(turn) if turn is not None else None
+
+    def _show_report(self, messages: list[ReportMessage]) -> str:
+        lines: list[str] = []
+        self.report_choices = []
+        for message in messages:
+            if message.urgent is not None:
+                lines.append(self._show(message.urgent))
+            lines.append(message.text)
+            for choice in message.choices:
+                self.report_choices.append((message.step or "", choice.code))
+                lines.append(f"  [{len(self.report_choices)}] {choice.label}")
+        return "\n".join(lines)
 
     def _show(self, reply: Reply) -> str:
         text, self.choices = render(reply, self.responder.ui.urgent_marker)

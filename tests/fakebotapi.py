@@ -44,6 +44,7 @@ class Sent:
     parse_mode: str | None
     reply_markup: dict | None
     at: float
+    thread_id: int | None = None  # the forum topic it was sent to (message_thread_id)
 
     def buttons(self) -> list[dict]:
         """Inline buttons, flattened, in display order."""
@@ -102,6 +103,9 @@ class FakeBotAPI:
         self.in_flight: dict[int, int] = defaultdict(int)  # sendMessage calls being answered
         self.max_in_flight = 0
         self.max_in_flight_per_chat = 0
+        # Forum topics (staff supergroups): thread id -> {"chat_id", "name", "closed", "deleted"}
+        self.topics: dict[int, dict[str, Any]] = {}
+        self._thread_ids = itertools.count(101)
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self, port: int = 0) -> FakeBotAPI:
@@ -150,6 +154,8 @@ class FakeBotAPI:
     def _chat(self, chat_id: int, chat_type: str) -> dict[str, Any]:
         if chat_type == "private":
             return {"id": chat_id, "type": "private", "first_name": "Lan"}
+        if chat_type == "supergroup":
+            return {"id": chat_id, "type": "supergroup", "title": "Tư vấn viên", "is_forum": True}
         return {"id": chat_id, "type": chat_type, "title": "Lớp 5A"}
 
     def message(
@@ -161,8 +167,10 @@ class FakeBotAPI:
         chat_type: str = "private",
         edited: bool = False,
         extra: dict[str, Any] | None = None,
+        thread_id: int | None = None,
     ) -> dict[str, Any]:
-        """Inject a message (or an edited message) from a user; returns the update."""
+        """Inject a message (or an edited message) from a user; returns the update.
+        `thread_id`: written in that forum topic (the chat is then a forum supergroup)."""
         user_id = user_id if user_id is not None else abs(chat_id)
         msg: dict[str, Any] = {
             "message_id": next(self._message_ids[chat_id]),
@@ -182,6 +190,9 @@ class FakeBotAPI:
                 msg["entities"] = [
                     {"type": "mention", "offset": text.index(mention), "length": len(mention)}
                 ]
+        if thread_id is not None:
+            msg["message_thread_id"] = thread_id
+            msg["is_topic_message"] = True
         if extra:
             msg.update(extra)
         if edited:
@@ -352,14 +363,21 @@ class FakeBotAPI:
                     )
         return pending()
 
-    def _message_result(self, chat_id: int, text: str, message_id: int) -> dict[str, Any]:
-        return {
+    def _message_result(
+        self, chat_id: int, text: str, message_id: int, thread_id: int | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = {
             "message_id": message_id,
             "date": int(time.time()),
             "chat": self._chat(chat_id, "private" if chat_id > 0 else "group"),
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Bot"},
             "text": text,
         }
+        if thread_id is not None:
+            result["chat"] = self._chat(chat_id, "supergroup")
+            result["message_thread_id"] = thread_id
+            result["is_topic_message"] = True
+        return result
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
@@ -378,12 +396,55 @@ class FakeBotAPI:
         text = str(params.get("text", ""))
         if not text or len(text) > 4096:
             raise _ApiError(400, "Bad Request: message text is empty or too long")
+        thread = params.get("message_thread_id")
+        thread_id = int(thread) if thread not in (None, "") else None
+        if thread_id is not None:
+            topic = self.topics.get(thread_id)
+            if topic is None or topic["deleted"] or topic["chat_id"] != chat_id:
+                raise _ApiError(400, "Bad Request: message thread not found")
         mid = next(self._message_ids[chat_id])
         self.sent.append(
             Sent(chat_id, mid, text, params.get("parse_mode"), params.get("reply_markup"),
-                 time.monotonic())
+                 time.monotonic(), thread_id)
         )
-        return self._message_result(chat_id, text, mid)
+        return self._message_result(chat_id, text, mid, thread_id)
+
+    # ---- forum topics (a staff supergroup with topics on) ------------------------------------
+    def delete_topic(self, thread_id: int) -> None:
+        """Staff deleted the topic: sending into it now fails as Telegram's does."""
+        self.topics[thread_id]["deleted"] = True
+
+    def sent_to_topic(self, chat_id: int, thread_id: int) -> list[Sent]:
+        return [s for s in self.sent if s.chat_id == chat_id and s.thread_id == thread_id]
+
+    async def _m_createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = str(params.get("name", ""))
+        if not 1 <= len(name) <= 128:
+            raise _ApiError(400, "Bad Request: topic name is invalid")
+        thread_id = next(self._thread_ids)
+        self.topics[thread_id] = {
+            "chat_id": int(params["chat_id"]), "name": name, "closed": False, "deleted": False,
+        }
+        return {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
+
+    def _topic(self, params: dict[str, Any]) -> dict[str, Any]:
+        topic = self.topics.get(int(params["message_thread_id"]))
+        if topic is None or topic["deleted"] or topic["chat_id"] != int(params["chat_id"]):
+            raise _ApiError(400, "Bad Request: TOPIC_ID_INVALID")
+        return topic
+
+    async def _m_closeForumTopic(self, params: dict[str, Any]) -> bool:
+        topic = self._topic(params)
+        if topic["closed"]:
+            raise _ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        topic["closed"] = True
+        return True
+
+    async def _m_editForumTopic(self, params: dict[str, Any]) -> bool:
+        topic = self._topic(params)
+        if params.get("name"):
+            topic["name"] = str(params["name"])
+        return True
 
     async def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])

@@ -29,6 +29,8 @@ from pydantic import (
     field_validator,
 )
 
+from bot.core.counsel import CounselTexts
+from bot.core.guided_report import ReportTexts
 from bot.core.text import Lexicon
 from bot.core.triage import DangerFile, ExampleSet
 from bot.core.yamlfile import (
@@ -171,6 +173,8 @@ class UiTexts(_Strict):
     check_button_child: Text
     check_button_adult: Text
     terminal_hint: Text
+    report: ReportTexts  # the guided report (/baotin)
+    counsel: CounselTexts  # the anonymous line to staff (/gapnguoi)
     smalltalk: list[SmallTalk] = Field(default_factory=list)
 
     @property
@@ -323,6 +327,13 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                 issues.append(
                     f"{ui_doc.path}:{ui_doc.line(('topics', index, 'tag'))}: topics.{index}.tag: "
                     f"tag '{topic.tag}' is on no entry, so its menu would be empty"
+                )
+    if ui is not None and ui_doc is not None and danger is not None:
+        for code in ui.report.harm.options:
+            if code != "other" and code not in danger.categories:
+                issues.append(
+                    f"{ui_doc.path}:{ui_doc.line(('report', 'harm', 'options', code))}: "
+                    f"report.harm.options.{code}: no danger category '{code}' in danger.yaml"
                 )
     if danger is not None and danger_doc is not None:
         for loc, entry_id in _danger_entry_ids(danger):

@@ -155,6 +155,11 @@ class Responder:
         match = self.tiering.confirm(self.normalise(text), clean)
         return self._urgent_reply(match, None, 0.0, clean)
 
+    def urgent_card(self, category: str, audience: str | None = None) -> Reply:
+        """The urgent reply the core gives for `category` (e.g. "Có, ngay bây giờ" in /baotin)."""
+        clean = _clean_audience(audience)
+        return self._urgent_reply(self.tiering.match_for(category, clean), None, 0.0, clean)
+
     def _with_check(self, reply: Reply, audience: Audience | None) -> Reply:
         return replace(reply, parts=(*reply.parts, self.ui.check_line), check=True, tier="check")
 

@@ -30,7 +30,7 @@ from telegram.ext import (
 from bot.commands import COMMANDS
 from bot.config import Settings
 from bot.services import Services, build_services
-from bot.telegram import admin, handlers
+from bot.telegram import admin, handlers, humanhelp
 from bot.telegram.alerts import StaffAlerts
 from bot.telegram.context import CONTEXT_TYPES, BotApp, BotContext
 from bot.telegram.limits import ChatOrderedProcessor, ResilientRateLimiter
@@ -155,6 +155,7 @@ def build_application(
     if settings.alerts.chat_id is not None:
         state.alerts = StaffAlerts(settings.alerts.chat_id)
     add_handlers(app)
+    humanhelp.install(app)  # /baotin, /gapnguoi: handlers in group -1 (bot.telegram.humanhelp)
     return app
 
 

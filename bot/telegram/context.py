@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from bot.config import Settings
+from bot.core.guided_report import GuidedReport
 from bot.core.knowledge import Audience
 from bot.core.responder import Responder
 from bot.store import InteractionLog
 
 if TYPE_CHECKING:
     from bot.telegram.alerts import StaffAlerts
+    from bot.telegram.counsel import CaseDesk
 
 TRACKED_MESSAGES = 1000  # per private chat, for /xoa
 REMEMBERED = 200  # feedback refs per user, alerted message ids per chat
@@ -62,6 +64,8 @@ class BotData:
         self.blocked_logged: set[int] = set()
         self.started = False
         self.kb_problems: list[str] = []  # why the bot started from the knowledge snapshot
+        self.reports = GuidedReport()  # guided reports going on, per chat, in memory
+        self.cases: CaseDesk | None = None  # the anonymous line to staff (bot.telegram.humanhelp)
 
 
 class BotContext(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):

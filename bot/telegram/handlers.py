@@ -54,7 +54,9 @@ async def cmd_privacy(update: Update, context: BotContext) -> None:
 
 async def cmd_hotline(update: Update, context: BotContext) -> None:
     track_incoming(update, context)
-    await send_plain(update, context, context.bot_data.responder.hotline_card())
+    responder = context.bot_data.responder
+    await send_plain(update, context, responder.hotline_card(),
+                     InlineKeyboardMarkup(tui.help_rows(responder.ui)))
 
 
 async def cmd_topics(update: Update, context: BotContext) -> None:

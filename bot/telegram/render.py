@@ -32,6 +32,8 @@ ROLE = "r"
 ENTRY = "e"
 TOPIC = "t"
 FEEDBACK = "f"
+REPORT = "rp"  # the guided report (bot.telegram.guided): rp:start, rp:<step>:<code>
+COUNSEL = "hh"  # the anonymous line to staff (bot.telegram.counsel): hh:open
 HOTLINE_COMMAND = "/111"
 
 
@@ -147,6 +149,14 @@ def feedback_row(ui: UiTexts, exchange_ref: str | None) -> list[InlineKeyboardBu
     ]
 
 
+def help_rows(ui: UiTexts) -> list[list[InlineKeyboardButton]]:
+    """Under urgent replies and the hotline card: prepare the call to 111, or reach a person."""
+    return [
+        [InlineKeyboardButton(ui.report.start_button, callback_data=f"{REPORT}:start")],
+        [InlineKeyboardButton(ui.counsel.start_button, callback_data=f"{COUNSEL}:open")],
+    ]
+
+
 def reply_messages(
     ui: UiTexts, reply: Reply, exchange_ref: str | None
 ) -> list[tuple[str, InlineKeyboardMarkup | None]]:
@@ -166,6 +176,8 @@ def reply_messages(
         label = f"\n\n<i>{escape(ui.related_label)}</i>"
         if len(last_text) + len(label) <= CHUNK_LIMIT:
             messages[-1] = (last_text + label, None)
+    if reply.urgent:
+        rows += help_rows(ui)
     if reply.band == "answer":
         feedback = feedback_row(ui, exchange_ref)
         if feedback:
