@@ -25,6 +25,7 @@ from rapidfuzz import fuzz, process
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from baseline_matcher import Matcher  # noqa: E402  (today's matcher, kept as the baseline)
 
@@ -349,14 +350,11 @@ def main() -> None:
         f"  out-of-scope rejection {pct(ours['rejection'])} >= {pct(TARGET_REJECTION)}: "
         f"{'OK' if ours['rejection'] >= TARGET_REJECTION else 'MISSED'}"
     )
-    try:
-        from triage_eval import triage_figures  # bench/triage_eval.py, another helper's
-    except ImportError:
-        print("\nurgent triage: bench/triage_eval.py not found yet")
-    else:
-        print("\nurgent triage:")
-        for key, value in triage_figures().items():
-            print(f"  {key}: {value}")
+    from triage_figures import triage_figures  # tests/triage_figures.py, shared with the tests
+
+    print("\nurgent triage:")
+    for key, value in triage_figures().items():
+        print(f"  {key}: {value}")
 
 
 if __name__ == "__main__":

@@ -14,76 +14,18 @@ whose urgent reply starts with 115 or 114.
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from triage_eval import build_triage  # noqa: E402
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from triage_figures import author_figures  # noqa: E402  (shared with the tests)
 
 from bot.core.knowledge import load_knowledge  # noqa: E402
 from bot.core.responder import Responder  # noqa: E402
 
 DEFAULT = sorted((ROOT / "tests" / "data" / "triage").glob("*.yaml"))
 SEALED = ROOT / "tests" / "data" / "sealed" / "triage_neighbour.yaml"
-ACCIDENT_KINDS = {"accident_medical", "fire"}
-_FIRST_NUMBER = re.compile(r"\b(11[1345])\b")
-
-
-def _text(item: object) -> str:
-    return item["text"] if isinstance(item, dict) else str(item)
-
-
-def _kind(item: object) -> str | None:
-    return item.get("kind") if isinstance(item, dict) else None
-
-
-def author_figures(path: Path, responder: Responder | None = None) -> dict[str, dict]:
-    """Rates of one author file: {"rules": {...}, "tiers": {...}}."""
-    triage, normaliser, _ = build_triage()
-    responder = responder or Responder(load_knowledge(ROOT / "knowledge"))
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-
-    def rule_tier(text: str) -> tuple[str, str]:
-        match = triage.assess(normaliser(text))
-        first = _FIRST_NUMBER.search(match.reply_child) if match else None
-        return ("urgent" if match else "none"), first.group(1) if first else ""
-
-    def full_tier(text: str) -> tuple[str, str]:
-        match, tier = responder.tiering.assess(responder.normalise(text), None)
-        first = _FIRST_NUMBER.search(match.reply_child) if match else None
-        return tier, first.group(1) if first else ""
-
-    out: dict[str, dict] = {}
-    for label, assess in (("rules", rule_tier), ("tiers", full_tier)):
-        def rate(key: str, tiers: tuple[str, ...], data: dict = data, assess=assess
-                 ) -> tuple[float, int]:
-            items = data.get(key) or []
-            hits = sum(assess(_text(x))[0] in tiers for x in items)
-            return hits / max(len(items), 1), len(items)
-
-        urgent, n_urgent = rate("urgent", ("urgent",))
-        either, _ = rate("urgent", ("urgent", "check"))
-        unclear, n_unclear = rate("unclear", ("urgent", "check"))
-        fa_look, n_look = rate("lookalike", ("urgent",))
-        fa_question, n_question = rate("question", ("urgent",))
-        accidents = [x for x in data.get("urgent") or [] if _kind(x) in ACCIDENT_KINDS]
-        firsts = [assess(_text(x)) for x in accidents]
-        emergency_first = sum(t == "urgent" and n in ("114", "115") for t, n in firsts)
-        out[label] = {
-            "urgent": n_urgent, "urgent_recall": urgent, "urgent_or_check_recall": either,
-            "unclear": n_unclear, "unclear_flagged": unclear,
-            "lookalike": n_look, "fa_lookalike": fa_look,
-            "question": n_question, "fa_question": fa_question,
-            "accidents": len(accidents),
-            "accident_115_114_first": emergency_first / max(len(accidents), 1),
-        }
-    return out
-
 
 def main(argv: list[str]) -> None:
     paths = [Path(a) for a in argv] or DEFAULT + ([SEALED] if SEALED.exists() else [])

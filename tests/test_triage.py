@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from pydantic import ValidationError
+from triage_figures import build_triage, load_named_sets, load_sets, triage_figures
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.triage_eval import (  # noqa: E402
-    build_triage,
-    load_named_sets,
-    load_sets,
-    triage_figures,
-)
-from bot.core.triage import DangerFile, Triage, UrgentMatch  # noqa: E402
+from bot.core.triage import DangerFile, Triage, UrgentMatch
 
 TRIAGE, NORMALISER, DANGER = build_triage()
 URGENT, TRICKY = load_sets()

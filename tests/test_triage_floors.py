@@ -9,17 +9,14 @@ urgent-or-check 100 %, unclear flagged 80-93 %, urgent false alarms 0-2.7 % on l
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import KNOWLEDGE, ROOT
+from conftest import KNOWLEDGE
+from triage_figures import author_figures
 
-sys.path.insert(0, str(ROOT / "bench"))
-from triage_authors import author_figures  # noqa: E402
-
-from bot.core.knowledge import load_knowledge  # noqa: E402
-from bot.core.responder import Responder  # noqa: E402
+from bot.core.knowledge import load_knowledge
+from bot.core.responder import Responder
 
 EXAMPLE_SETS = sorted((KNOWLEDGE / "triage_examples").glob("*.yaml"))
 URGENT_RECALL_FLOOR = 0.97

@@ -43,6 +43,8 @@ class LeakAuditor:
         generic.update(_SHAPE_WORDS)
         # "nhà văn hóa" must not make the name "Văn" generic
         self._generic = frozenset(generic - set(lists.given_names) - set(lists.surnames))
+        # Public lines ("18001567" in an entry id the report names) are no one's secret.
+        self._public = frozenset(lists.public_numbers)
         self._digit_words = dict(lists.digit_words)
         self._digit_letters = dict(lists.digit_letters)
         self._common = frozenset(fold_word(w) for t in vocabulary for w in _WORD_RE.findall(t))
@@ -54,7 +56,11 @@ class LeakAuditor:
         runs: list[str] = []
         current = ""
         for word in words:
-            if word.isdigit():
+            if word in self._public:
+                if current:
+                    runs.append(current)
+                current = ""
+            elif word.isdigit():
                 current += word
             elif fold_word(word) in self._digit_words:
                 current += self._digit_words[fold_word(word)]
