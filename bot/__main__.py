@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +28,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.terminal import run_chat
 
     services = build_services(_settings(args), log="none" if args.no_log else "session")
-    asyncio.run(run_chat(services))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: run_chat said goodbye already
+        asyncio.run(run_chat(services))
     return 0
 
 
@@ -68,17 +71,38 @@ def _checked_knowledge(args: argparse.Namespace) -> tuple[Settings, KnowledgeBas
     except KnowledgeError as exc:
         for issue in exc.issues:
             print(issue)
-        print(f"knowledge: {len(exc.issues)} problem(s): FAILED")
+        print(f"kho kiến thức: {len(exc.issues)} lỗi: CHƯA ĐẠT (bot vẫn dùng kho cũ cho đến khi "
+              f"sửa xong)")
         return settings, None
 
 
+def knowledge_warnings(responder: Responder) -> list[str]:
+    """What loads but deserves a look: unknown tags, and entry questions that read as a
+    danger story (those messages go to the urgent reply, never to the entry)."""
+    kb = responder.kb
+    warnings = list(kb.warnings)
+    for entry in kb.entries.values():
+        for number, question in enumerate(entry.questions):
+            if responder.triage.assess(responder.normalise(question)) is not None:
+                where = kb.question_lines.get((entry.id, number), "?")
+                warnings.append(
+                    f"{where}: {entry.id}: questions: bot đọc câu '{question}' như lời kể đang "
+                    f"gặp nguy hiểm và trả lời khẩn cấp trước: nếu đây là câu hỏi thường, viết "
+                    f"lại cho rõ là hỏi; lời kể nguy hiểm thuộc về danger.yaml"
+                )
+    return warnings
+
+
 def cmd_kb_check(args: argparse.Namespace) -> int:
-    _, kb = _checked_knowledge(args)
+    settings, kb = _checked_knowledge(args)
     if kb is None:
         return 1
+    warnings = knowledge_warnings(Responder(kb, settings.matching.thresholds))
+    for warning in warnings:
+        print("cảnh báo: " + warning)
     print(
-        f"knowledge: {len(kb.entries)} entries, {kb.question_count} questions, "
-        f"{len(kb.files)} files: OK"
+        f"kho kiến thức: {len(kb.entries)} mục, {kb.question_count} câu hỏi mẫu, "
+        f"{len(kb.files)} tệp, {len(warnings)} cảnh báo: ĐẠT"
     )
     return 0
 
@@ -126,9 +150,14 @@ def cmd_kb_coverage(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.telegram.app import run
+    from bot.telegram.preflight import telegram_problem
 
     settings = _settings(args)
     settings.require_telegram_secrets()
+    problem = telegram_problem(settings)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
     run(settings, build_services(settings, log="telegram"))
     return 0
 
@@ -138,9 +167,26 @@ def cmd_log_purge(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     days = args.days if args.days is not None else settings.privacy.retention_days
+    if days < 0:
+        print(f"Số ngày phải là 0 hoặc lớn hơn (bạn gõ {days}). Ví dụ: --days 90 xoá các dòng "
+              f"cũ hơn 90 ngày.", file=sys.stderr)
+        return 2
+    if days == 0 and not args.yes:
+        print(f"--days 0 sẽ xoá TOÀN BỘ nhật ký tương tác ({settings.storage.database}).")
+        try:
+            answer = input("Gõ 'co' để xoá hết, phím khác để huỷ: ")
+        except (EOFError, KeyboardInterrupt):
+            answer = ""
+        if _fold_answer(answer) not in ("co", "c", "yes", "y"):
+            print("Đã huỷ, không xoá gì.")
+            return 1
     deleted = asyncio.run(run_purge(settings.storage.database, days))
-    print(f"purged {deleted} row(s) older than {days} day(s)")
+    print(f"Đã xoá {deleted} dòng nhật ký cũ hơn {days} ngày.")
     return 0
+
+
+def _fold_answer(text: str) -> str:
+    return text.strip().lower().replace("ó", "o")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -203,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     log_sub = log.add_subparsers(dest="log_command", required=True)
     log_sub.add_parser = _with_common(log_sub.add_parser, common)  # type: ignore[method-assign]
     purge = log_sub.add_parser("purge", help="delete rows older than the retention")
-    purge.add_argument("--days", type=int, help="override privacy.retention_days")
+    purge.add_argument("--days", type=int, help="override privacy.retention_days (0: all)")
+    purge.add_argument("--yes", action="store_true", help="with --days 0: do not ask first")
     purge.set_defaults(func=cmd_log_purge)
 
     report = sub.add_parser("report", help="staff report from the interaction log")
@@ -217,11 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # `report | head` closed the pipe: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ConfigError as exc:
-        print("config error:\n" + "\n".join(exc.issues), file=sys.stderr)
+        print("Lỗi cấu hình:\n" + "\n".join(exc.issues), file=sys.stderr)
         return 2
     except KnowledgeError as exc:
-        print("knowledge error:\n" + "\n".join(exc.issues), file=sys.stderr)
+        print("Lỗi kho kiến thức:\n" + "\n".join(exc.issues), file=sys.stderr)
         return 2
 
 

@@ -8,6 +8,7 @@ and `admins` are a fixed contract with other tools. Secrets (`TELEGRAM_BOT_TOKEN
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,8 @@ from bot.core.matcher import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
 from bot.core.yamlfile import IssuesError, YamlSyntaxError, format_validation_error, load_located
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The shape of a token from @BotFather: the bot's numeric id, a colon, a long secret.
+TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 
 
 class ConfigError(IssuesError):
@@ -81,7 +84,8 @@ class MatchingSettings(_Section):
 
 
 class StorageSettings(_Section):
-    database: Path = Path("data/interactions.sqlite3")
+    # Under the project, not the current folder: a chat started elsewhere writes no ./data/.
+    database: Path = PROJECT_ROOT / "data" / "interactions.sqlite3"
     queue_size: int = Field(10_000, ge=10)
 
 
@@ -124,7 +128,14 @@ class Settings(_Section):
         ]
         if missing:
             raise ConfigError(
-                [f"environment variable {name} is required to run on Telegram" for name in missing]
+                [f"cần đặt biến môi trường {name} để chạy trên Telegram (xem README.md, "
+                 f"phần Run it on Telegram)" for name in missing]
+            )
+        assert self.telegram_token is not None
+        if not TOKEN_SHAPE.fullmatch(self.telegram_token.get_secret_value().strip()):
+            raise ConfigError(
+                ["TELEGRAM_BOT_TOKEN không giống token Telegram (dạng 123456789:ABC..., số, dấu "
+                 "hai chấm, rồi ít nhất 30 chữ): chép lại nguyên token mà @BotFather đưa"]
             )
 
 

@@ -32,6 +32,15 @@ UNANSWERED_BANDS = ("fallback", "did-you-mean")
 GROUP_SIMILARITY = 70  # token_sort_ratio on normalised text; 70 joins rephrasings, not topics
 MAX_GROUP_SEEDS = 200  # bounds clustering work: seeds are the most frequent distinct messages
 MAX_GROUP_TEXTS = 3000  # distinct wordings considered, most frequent first (rarer ones are noise)
+# A fallback names its nearest entry only from this score: below it the message is most likely
+# out of scope ("giá vàng hôm nay" scores about 20), and adding it to an entry would be wrong.
+NEAR_ENTRY_SCORE = 25.0
+
+
+def is_question(message: str) -> bool:
+    """False for a bare number (a menu pick) or a command: not a question staff should answer."""
+    text = message.strip()
+    return bool(text) and not text.startswith("/") and not text.replace(" ", "").isdigit()
 
 
 @dataclass(frozen=True)
@@ -188,11 +197,17 @@ def build_report(
             "SELECT COALESCE(SUM(helpful = 1), 0), COALESCE(SUM(helpful = 0), 0)"
             " FROM exchanges WHERE hour_ts >= ?"
         )[0]
-        unanswered_rows = query(
-            "SELECT message, suggestion_id, COUNT(*) FROM exchanges"
-            " WHERE hour_ts >= ? AND urgent = 0 AND band IN ('fallback', 'did-you-mean')"
-            " GROUP BY 1, 2"
-        )
+        unanswered_rows = [
+            row
+            for row in query(
+                "SELECT message, CASE WHEN band = 'did-you-mean' OR score >= ?2"
+                " THEN suggestion_id END, COUNT(*) FROM exchanges"
+                " WHERE hour_ts >= ?1 AND urgent = 0 AND band IN ('fallback', 'did-you-mean')"
+                " GROUP BY 1, 2",
+                NEAR_ENTRY_SCORE,
+            )
+            if is_question(row[0])
+        ]
     finally:
         con.close()
 
@@ -231,7 +246,8 @@ def render_text(report: Report, names: dict[str, str] | None = None) -> str:
         return f"{names[ident]} ({ident})" if ident in names else ident
 
     lines = [
-        f"BÁO CÁO TƯƠNG TÁC {report.since} → {report.until} ({report.days} ngày)",
+        f"BÁO CÁO TƯƠNG TÁC {report.since} → {report.until} ({report.days} ngày, "
+        f"ngày giờ theo giờ Việt Nam, UTC+{UTC_OFFSET_HOURS})",
         f"Tổng số tin nhắn: {report.total}",
         "",
         "Tin nhắn theo ngày:",

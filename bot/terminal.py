@@ -7,9 +7,12 @@ marked. `/reload` re-reads the knowledge folder and keeps the old one when the n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import threading
+import unicodedata
 from collections.abc import Callable
-from typing import TextIO
+from typing import Literal, TextIO
 
 from bot.core.knowledge import AUDIENCES, KnowledgeError
 from bot.core.responder import Reply, Responder, Suggestion
@@ -34,13 +37,21 @@ def render(reply: Reply, marker: str) -> tuple[str, list[Suggestion]]:
     return "\n".join(lines).rstrip(), choices
 
 
+def _folded(text: str) -> str:
+    """Lower case without diacritics, so "phu huynh" finds "phụ huynh"."""
+    text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).split())
+
+
 class TerminalChat:
-    """One conversation at the prompt; holds the current responder and audience."""
+    """One conversation at the prompt; holds the current responder, audience and the numbered
+    list on screen (suggestions, roles or topics) that a typed number picks from."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.audience: str | None = None
         self.choices: list[Suggestion] = []
+        self.menu: Literal["entries", "roles", "topics"] = "entries"
 
     @property
     def responder(self) -> Responder:
@@ -54,38 +65,92 @@ class TerminalChat:
         """Answer one typed line; None means the user wants to leave."""
         line = line.strip()
         ui = self.responder.ui
-        if line.lower() in EXIT_WORDS:
+        command = line.split(maxsplit=1)[0].lower() if line else ""
+        if command in EXIT_WORDS:
             return None
-        if line.isdigit() and 1 <= int(line) <= len(self.choices):
-            reply = self.responder.answer_entry(self.choices[int(line) - 1].entry_id, self.audience)
-            if reply is not None:
-                return self._show(reply)
-        if line in ("/111", "/sos"):
+        if line.isdigit() and self._listed():
+            return self._pick(int(line))
+        if command in ("/111", "/sos"):
             return self.responder.hotline_card()
-        if line == "/help":
+        if command == "/help":
             return ui.help + "\n" + ui.terminal_hint
-        if line == "/privacy":
+        if command == "/privacy":
             return ui.privacy
-        if line == "/start":
+        if command == "/start":
             return ui.start + "\n" + ui.terminal_hint
-        if line.startswith("/vaitro"):
-            choice = line.removeprefix("/vaitro").strip()
-            if choice in AUDIENCES:
-                self.audience = choice
-                return getattr(ui.role_set, choice)
-            return ui.role_question + "\n" + ui.terminal_hint
-        if line == "/chude":
-            self.choices = []
-            return ui.topics_intro + "\n" + "\n".join(f"- {t.label}" for t in ui.menu_topics)
-        if line == "/reload":
+        if command == "/vaitro":
+            return self._role(line[len(command):].strip())
+        if command == "/chude":
+            self.menu, self.choices = "topics", []
+            topics = ui.menu_topics
+            lines = [f"  [{n}] {topic.label}" for n, topic in enumerate(topics, start=1)]
+            return "\n".join([ui.topics_intro, *lines, ui.terminal.topic_choices])
+        if command == "/reload":
             return self.reload()
         reply = self.responder.respond(line, self.audience)
         if self.log is not None:
             self.log.record(TERMINAL_USER, self.audience, line, reply)
         return self._show(reply)
 
+    def _listed(self) -> int:
+        """How many numbered choices are on screen."""
+        if self.menu == "roles":
+            return len(AUDIENCES)
+        if self.menu == "topics":
+            return len(self.responder.ui.menu_topics)
+        return len(self.choices)
+
+    def _pick(self, number: int) -> str:
+        """The numbered choice; a number off the list says so and keeps the list."""
+        ui = self.responder.ui
+        count = self._listed()
+        if not 1 <= number <= count:
+            return ui.terminal.wrong_number.format(number=number, count=count)
+        if self.menu == "roles":
+            return self._set_role(AUDIENCES[number - 1])
+        if self.menu == "topics":
+            topic = ui.menu_topics[number - 1]
+            self.menu, self.choices = "entries", self.responder.topic_entries(topic.tag)
+            if not self.choices:
+                return ui.topic_empty
+            lines = [f"  [{n}] {c.title}" for n, c in enumerate(self.choices, start=1)]
+            return "\n".join([topic.label + ":", *lines])
+        reply = self.responder.answer_entry(self.choices[number - 1].entry_id, self.audience)
+        if reply is None:  # the entry went away in a reload
+            return ui.terminal.wrong_number.format(number=number, count=count)
+        return self._show(reply)
+
+    def _role(self, choice: str) -> str:
+        ui = self.responder.ui
+        if not choice:
+            self.menu = "roles"
+            names = [getattr(ui.role_buttons, audience) for audience in AUDIENCES]
+            lines = [f"  [{n}] {name}" for n, name in enumerate(names, start=1)]
+            return "\n".join([ui.role_question, *lines, ui.terminal.role_choices])
+        wanted = _folded(choice)
+        for number, audience in enumerate(AUDIENCES, start=1):
+            labels = (audience, str(number), getattr(ui.audience_names, audience),
+                      getattr(ui.role_buttons, audience))
+            if wanted in {_folded(label) for label in labels}:
+                return self._set_role(audience)
+        return ui.terminal.role_unknown.format(choice=choice)
+
+    def _set_role(self, audience: str) -> str:
+        self.audience, self.menu = audience, "entries"
+        return str(getattr(self.responder.ui.role_set, audience))
+
+    async def forget(self) -> str:
+        """/xoa: forget this session's audience, list and logged rows; say what was done."""
+        self.audience, self.choices, self.menu = None, [], "entries"
+        texts = self.responder.ui.terminal
+        if self.log is None:
+            return texts.xoa_no_log
+        rows = await self.log.forget(TERMINAL_USER)
+        return texts.xoa_done.format(rows=rows)
+
     def _show(self, reply: Reply) -> str:
         text, self.choices = render(reply, self.responder.ui.urgent_marker)
+        self.menu = "entries"
         return text
 
     def reload(self) -> str:
@@ -99,31 +164,65 @@ class TerminalChat:
         )
 
 
+async def _read_line(read: Callable[[str], str], prompt: str) -> str:
+    """`read` in a daemon thread: the log writer keeps running meanwhile, and a Ctrl-C that
+    cancels the chat does not leave a thread blocked in input() that the exit would wait for."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def settle(result: str | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result or "")
+
+    def work() -> None:
+        line: str | None = None
+        error: BaseException | None = None
+        try:
+            line = read(prompt)
+        except BaseException as exc:  # EOFError, KeyboardInterrupt: handed to the loop
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the chat already ended: the loop is closed
+            loop.call_soon_threadsafe(settle, line, error)
+
+    threading.Thread(target=work, daemon=True).start()
+    return await future
+
+
 async def run_chat(
     services: Services,
     *,
     read: Callable[[str], str] = input,
     out: TextIO = sys.stdout,
 ) -> None:
-    """Run the prompt loop until /exit or end of input."""
+    """Run the prompt loop until /exit, end of input or Ctrl-C; always says goodbye."""
     log = services.log
     if log is not None:
         await log.start()
     chat = TerminalChat(services)
-    print(services.responder.ui.start, file=out)
-    print(services.responder.ui.terminal_hint, file=out)
-    loop = asyncio.get_running_loop()
+    ui = services.responder.ui
+    print(ui.start, file=out)
+    print(ui.terminal_hint, file=out)
+    if log is not None:
+        print(ui.terminal.log_where.format(path=services.settings.storage.database), file=out)
     try:
         while True:
             try:
-                line = await loop.run_in_executor(None, read, "\nBạn: ")
+                line = await _read_line(read, "\nBạn: ")
             except (EOFError, KeyboardInterrupt):
                 break
-            answer = chat.handle(line)
+            if line.strip().lower() == "/xoa":
+                answer: str | None = await chat.forget()
+            else:
+                answer = chat.handle(line)
             if answer is None:
                 break
             if answer:
                 print("\nBot: " + answer, file=out, flush=True)
     finally:
+        print("\n" + chat.responder.ui.terminal.goodbye, file=out, flush=True)
         if log is not None:
             await log.close()

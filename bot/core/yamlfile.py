@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from bot.core.staffmessages import plain_errors
+
 Loc = tuple[Any, ...]
 
 
@@ -74,7 +76,9 @@ def load_located(path: Path) -> LocatedYaml:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise YamlSyntaxError(f"{path}:1: cannot read file: {exc}") from exc
+        raise YamlSyntaxError(
+            f"{path}:1: (tệp): không đọc được tệp (tệp phải là văn bản UTF-8): {exc}"
+        ) from exc
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -86,9 +90,13 @@ def load_located(path: Path) -> LocatedYaml:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = exc.problem or str(exc)
-        raise YamlSyntaxError(f"{path}:{line}: YAML syntax error: {problem}") from exc
+        raise YamlSyntaxError(
+            f"{path}:{line}: (tệp): lỗi cú pháp YAML ở dòng này hoặc dòng ngay trên: kiểm tra "
+            f"thụt lề (số dấu cách đầu dòng phải bằng các dòng cùng cấp), dấu hai chấm sau tên "
+            f"khoá và dấu `- ` đầu mục (chi tiết: {problem})"
+        ) from exc
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"{path}:1: YAML error: {exc}") from exc
+        raise YamlSyntaxError(f"{path}:1: (tệp): lỗi YAML: {exc}") from exc
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines)
@@ -102,21 +110,20 @@ def format_validation_error(
     offset: Loc = (),
     label: Callable[[Loc], tuple[str | None, Loc]] | None = None,
 ) -> list[str]:
-    """Render each pydantic error as `file:line: [id: ]field: message`.
+    """Render each pydantic error as `file:line: [id: ]field: message`, the message in plain
+    Vietnamese (bot.core.staffmessages).
 
     `offset` is prepended to the error's loc to find it in the file (when a sub-tree was
     validated); `label` splits a loc into an item label (an entry id) and the field path.
     """
+    data: Any = doc.data
+    for part in offset:  # the sub-tree that was validated
+        data = data[part] if isinstance(data, (dict, list)) else None
     issues = []
-    for item in error.errors():
-        loc = offset + tuple(item["loc"])
+    for error_loc, message in plain_errors(data, error.errors()):
+        loc = offset + error_loc
         who, field_loc = label(loc) if label else (None, loc)
-        field = ".".join(str(part) for part in field_loc) or "(file)"
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif item["type"] == "missing":
-            message = "required field is missing"
+        field = ".".join(str(part) for part in field_loc) or "(tệp)"
         prefix = f"{doc.path}:{doc.line(loc)}: "
         if who:
             prefix += f"{who}: "

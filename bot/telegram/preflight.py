@@ -1,0 +1,41 @@
+"""Before `run` starts polling: one getMe, so an unreachable Telegram or a refused token ends
+the process with a plain message instead of retrying forever."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.config import Settings
+
+CONNECT_TIMEOUT = 10.0  # seconds for the one check; the running bot keeps the library defaults
+
+
+async def _get_me(settings: Settings) -> None:
+    assert settings.telegram_token is not None
+    request = HTTPXRequest(connect_timeout=CONNECT_TIMEOUT, read_timeout=CONNECT_TIMEOUT)
+    kwargs = {"base_url": settings.telegram.base_url} if settings.telegram.base_url else {}
+    bot = Bot(settings.telegram_token.get_secret_value(), request=request, **kwargs)
+    try:
+        await bot.get_me()
+    finally:
+        await request.shutdown()
+
+
+def telegram_problem(settings: Settings) -> str | None:
+    """None when Telegram answers getMe; otherwise what to tell the person starting the bot."""
+    try:
+        asyncio.run(_get_me(settings))
+    except InvalidToken:
+        return ("Telegram từ chối token: kiểm tra TELEGRAM_BOT_TOKEN (chép lại nguyên token mà "
+                "@BotFather đưa).")
+    except NetworkError:  # TimedOut is a NetworkError
+        where = settings.telegram.base_url or "https://api.telegram.org"
+        return (f"Không kết nối được Telegram ({where}): kiểm tra mạng hoặc telegram.base_url "
+                f"(TELEGRAM_BASE_URL).")
+    except TelegramError as exc:
+        return f"Telegram báo lỗi khi kiểm tra bot: {exc}"
+    return None

@@ -1,0 +1,142 @@
+"""Staff errors in plain Vietnamese: one error per fault, a sentence with the fix, no pydantic."""
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.core.knowledge import KnowledgeError, load_knowledge
+from bot.core.responder import Responder
+
+BUNDLED = Path(__file__).resolve().parent.parent / "knowledge"
+PYDANTIC_WORDS = ("Input should", "constrained-str", "String should", "AnswerVariants",
+                  "required field", "unknown key", "List should", "Value error", "Field required",
+                  "input is too short", "function-after")
+
+ENTRY = """\
+- id: muc-thu
+  title: Mục thử
+  questions:
+    - câu hỏi thử một
+    - cau hoi thu hai
+  answer: Câu trả lời thử.
+  sources: [Luật Trẻ em 2016, Điều 1]
+  reviewed: 2026-11-28
+  tags: [ky-nang]
+"""
+
+
+@pytest.fixture
+def kb_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "knowledge"
+    shutil.copytree(BUNDLED, target)
+    return target
+
+
+def issues_for(kb_dir: Path, text: str) -> list[str]:
+    (kb_dir / "entries" / "zz-thu.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(kb_dir)
+    for issue in info.value.issues:
+        assert not any(word in issue for word in PYDANTIC_WORDS), issue
+    return info.value.issues
+
+
+def test_one_error_for_one_syntax_fault_in_a_file_others_refer_to(kb_dir):
+    """One line one space too deep in a file that other files' `related` point into."""
+    path = max((kb_dir / "entries").glob("*.yaml"), key=lambda p: p.stat().st_size)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines) if line.startswith("  title:"))
+    lines[number] = " " + lines[number]
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(kb_dir)
+    assert len(info.value.issues) == 1, info.value.issues
+    issue = info.value.issues[0]
+    assert issue.startswith(f"{path}:")
+    assert "lỗi cú pháp YAML" in issue and "thụt lề" in issue
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        ("  reviewed: 2026-11-28\n", "  reviewed: 2026-1\n", "reviewed",
+         "ngày phải viết năm-tháng-ngày, ví dụ 2026-12-01"),
+        ("  reviewed: 2026-11-28\n", "  reviewed: hôm qua\n", "reviewed",
+         "ngày phải viết năm-tháng-ngày"),
+        ("- id: muc-thu\n", "- id: Mục Thử\n", "id",
+         "id chỉ gồm chữ thường không dấu, số và dấu gạch ngang"),
+        ("  sources: [Luật Trẻ em 2016, Điều 1]\n", "", "sources", "thiếu trường bắt buộc"),
+        ("  sources: [Luật Trẻ em 2016, Điều 1]\n", "  sources: []\n", "sources",
+         "cần ít nhất 1 mục"),
+        ("  answer: Câu trả lời thử.\n", "  answer: [a, b]\n", "answer",
+         "sai kiểu: phải là một đoạn chữ hoặc một nhóm khoá"),
+        ("  answer: Câu trả lời thử.\n", "  answer:\n    child: Chỉ cho trẻ.\n", "answer.default",
+         "thiếu trường bắt buộc"),
+        ("  title: Mục thử\n", "  title: " + "x" * 90 + "\n", "title", "dài quá: tối đa 80"),
+        ("  title: Mục thử\n", "  title: ''\n", "title", "không được để trống"),
+        ("  questions:\n", "  questions: 5\n", "questions", "sai kiểu: phải là một danh sách"),
+        ("  reviewed: 2026-11-28\n", "  reviewed: 2026-11-28\n  tieu_de: x\n", "tieu_de",
+         "tên khoá lạ"),
+        ("  tags: [ky-nang]\n", "  tags: [ky-nang]\n  audience: [tre-em]\n", "audience.0",
+         "chỉ được là một trong: 'child', 'parent' hoặc 'teacher'"),
+        ("  answer: Câu trả lời thử.\n", "  answer: " + "a" * 5000 + "\n", "answer",
+         "quá giới hạn 4096 ký tự của Telegram"),
+    ],
+)
+def test_each_validation_error_kind_reads_as_plain_vietnamese(kb_dir, old, new, field, words):
+    assert old in ENTRY
+    issues = issues_for(kb_dir, ENTRY.replace(old, new))
+    path = kb_dir / "entries" / "zz-thu.yaml"
+    assert len(issues) == 1, issues
+    assert issues[0].startswith(f"{path}:"), issues
+    assert f": {field}: " in issues[0], issues
+    assert words in issues[0], issues
+
+
+def test_a_wrong_hotline_number_and_a_wrong_config_value_are_plain_too(kb_dir, tmp_path):
+    path = kb_dir / "hotlines.yaml"
+    text = path.read_text(encoding="utf-8").replace("number: '111'", "number: 111 ext", 1)
+    text = text.replace("number: \"111\"", "number: 111 ext", 1).replace("number: 111\n",
+                                                                          "number: 111 ext\n", 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(kb_dir)
+    assert any("số điện thoại chỉ gồm chữ số" in issue for issue in info.value.issues), \
+        info.value.issues
+
+
+def test_duplicate_id_is_reported_at_the_copy_just_added(kb_dir):
+    """The new copy sits in a file sorted before the original one: the error names it."""
+    existing = next(iter(load_knowledge(kb_dir).entries))
+    existing_file = next(p for p in sorted((kb_dir / "entries").glob("*.yaml"))
+                         if f"id: {existing}\n" in p.read_text(encoding="utf-8"))
+    added = kb_dir / "entries" / "aa-moi.yaml"
+    past = time.time() - 3600
+    for path in (kb_dir / "entries").glob("*.yaml"):
+        os.utime(path, (past, past))
+    added.write_text(ENTRY.replace("id: muc-thu", f"id: {existing}"), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(kb_dir)
+    assert len(info.value.issues) == 1
+    issue = info.value.issues[0]
+    assert issue.startswith(f"{added}:1: {existing}: id: id này đã có ở {existing_file}:"), issue
+
+
+def test_unknown_tag_and_danger_story_question_are_warned(kb_dir):
+    text = ENTRY.replace("tags: [ky-nang]", "tags: [ky-nang, khong-co-chu-de-nay]").replace(
+        "    - cau hoi thu hai\n",
+        "    - cau hoi thu hai\n    - chú hàng xóm sờ vào chỗ kín của em\n",
+    )
+    (kb_dir / "entries" / "zz-thu.yaml").write_text(text, encoding="utf-8")
+    kb = load_knowledge(kb_dir)
+    path = kb_dir / "entries" / "zz-thu.yaml"
+    assert any(w.startswith(f"{path}:10: muc-thu: tags: tag 'khong-co-chu-de-nay'")
+               for w in kb.warnings), kb.warnings
+    from bot.__main__ import knowledge_warnings
+
+    warnings = knowledge_warnings(Responder(kb))
+    assert any(w.startswith(f"{path}:6: muc-thu: questions: ") and "khẩn cấp" in w
+               for w in warnings), [w for w in warnings if "muc-thu" in w]
