@@ -43,6 +43,7 @@ def ask_record(responder: Responder, text: str, audience: str | None) -> dict:
         "score": reply.score,
         "answer": reply.text,
         "suggestions": [s.entry_id for s in reply.suggestions],
+        "check": reply.check,
     }
 
 

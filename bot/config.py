@@ -14,8 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from bot.core.matcher import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
+from bot.core.matching import DEFAULT_HIGH, DEFAULT_LOW, Thresholds
 from bot.core.yamlfile import IssuesError, YamlSyntaxError, format_validation_error, load_located
+from bot.privacy import MIN_SECRET_LENGTH
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The shape of a token from @BotFather: the bot's numeric id, a colon, a long secret.
@@ -126,17 +127,25 @@ class Settings(_Section):
             )
             if value is None or not value.get_secret_value()
         ]
-        if missing:
-            raise ConfigError(
-                [f"cần đặt biến môi trường {name} để chạy trên Telegram (xem README.md, "
-                 f"phần Run it on Telegram)" for name in missing]
+        problems = [
+            f"cần đặt biến môi trường {name} để chạy trên Telegram (xem README.md, "
+            f"phần Run it on Telegram)" for name in missing
+        ]
+        token = self.telegram_token.get_secret_value().strip() if self.telegram_token else ""
+        if token and not TOKEN_SHAPE.fullmatch(token):
+            problems.append(
+                "TELEGRAM_BOT_TOKEN không giống token Telegram (dạng 123456789:ABC..., số, dấu "
+                "hai chấm, rồi ít nhất 30 chữ): chép lại nguyên token mà @BotFather đưa"
             )
-        assert self.telegram_token is not None
-        if not TOKEN_SHAPE.fullmatch(self.telegram_token.get_secret_value().strip()):
-            raise ConfigError(
-                ["TELEGRAM_BOT_TOKEN không giống token Telegram (dạng 123456789:ABC..., số, dấu "
-                 "hai chấm, rồi ít nhất 30 chữ): chép lại nguyên token mà @BotFather đưa"]
+        secret = self.hash_secret.get_secret_value() if self.hash_secret else ""
+        if secret and len(secret) < MIN_SECRET_LENGTH:
+            # A short secret is found by brute force from one's own row, then every id with it.
+            problems.append(
+                f"BOT_HASH_SECRET chỉ có {len(secret)} ký tự, cần ít nhất {MIN_SECRET_LENGTH} "
+                f"(tạo một chuỗi bằng lệnh: openssl rand -hex 32)"
             )
+        if problems:
+            raise ConfigError(problems)
 
 
 _SECRET_KEYS = {"telegram_token", "hash_secret"}

@@ -14,12 +14,12 @@ import unicodedata
 from collections.abc import Callable
 from typing import Literal, TextIO
 
+from bot.commands import parse_command
 from bot.core.knowledge import AUDIENCES, KnowledgeError
 from bot.core.responder import Reply, Responder, Suggestion
 from bot.services import Services
 from bot.store import InteractionLog
 
-EXIT_WORDS = {"/exit", "/quit", "/thoat"}
 TERMINAL_USER = 0  # one local user; the random per-run secret makes its key unlinkable
 
 
@@ -65,28 +65,30 @@ class TerminalChat:
         """Answer one typed line; None means the user wants to leave."""
         line = line.strip()
         ui = self.responder.ui
-        command = line.split(maxsplit=1)[0].lower() if line else ""
-        if command in EXIT_WORDS:
+        action, rest = parse_command(line)
+        if action == "exit":
             return None
         if line.isdigit() and self._listed():
             return self._pick(int(line))
-        if command in ("/111", "/sos"):
+        if action == "hotline":
             return self.responder.hotline_card()
-        if command == "/help":
-            return ui.help + "\n" + ui.terminal_hint
-        if command == "/privacy":
-            return ui.privacy
-        if command == "/start":
-            return ui.start + "\n" + ui.terminal_hint
-        if command == "/vaitro":
-            return self._role(line[len(command):].strip())
-        if command == "/chude":
+        if action == "help":
+            return ui.help + "\n" + ui.terminal.hint
+        if action == "privacy":
+            return ui.privacy_for(self.services.settings.privacy.retention_days)
+        if action == "start":
+            return ui.start + "\n" + ui.terminal.hint
+        if action == "role":
+            return self._role(rest)
+        if action == "topics":
             self.menu, self.choices = "topics", []
             topics = ui.menu_topics
             lines = [f"  [{n}] {topic.label}" for n, topic in enumerate(topics, start=1)]
             return "\n".join([ui.topics_intro, *lines, ui.terminal.topic_choices])
-        if command == "/reload":
+        if action == "reload":
             return self.reload()
+        if action in ("forget", "stats"):  # /xoa is async (see run_chat); /stats is staff-only
+            return ui.terminal.hint
         reply = self.responder.respond(line, self.audience)
         if self.log is not None:
             self.log.record(TERMINAL_USER, self.audience, line, reply)
@@ -205,23 +207,23 @@ async def run_chat(
     chat = TerminalChat(services)
     ui = services.responder.ui
     print(ui.start, file=out)
-    print(ui.terminal_hint, file=out)
+    print(ui.terminal.hint, file=out)
     if log is not None:
         print(ui.terminal.log_where.format(path=services.settings.storage.database), file=out)
     try:
         while True:
             try:
-                line = await _read_line(read, "\nBạn: ")
+                line = await _read_line(read, f"\n{ui.terminal.you}: ")
             except (EOFError, KeyboardInterrupt):
                 break
-            if line.strip().lower() == "/xoa":
+            if parse_command(line.strip())[0] == "forget":
                 answer: str | None = await chat.forget()
             else:
                 answer = chat.handle(line)
             if answer is None:
                 break
             if answer:
-                print("\nBot: " + answer, file=out, flush=True)
+                print(f"\n{ui.terminal.bot}: {answer}", file=out, flush=True)
     finally:
         print("\n" + chat.responder.ui.terminal.goodbye, file=out, flush=True)
         if log is not None:

@@ -22,7 +22,7 @@ if str(TESTS) not in sys.path:
 
 from fakebotapi import FakeBotAPI  # noqa: E402
 
-HASH_SECRET = "test-hash-secret"
+HASH_SECRET = "test-hash-secret-of-at-least-32-characters"
 ADMIN_ID = 4242
 ALERT_CHAT_ID = -100777
 

@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.terminal import TerminalChat, render
 
 ROOT = Path(__file__).resolve().parent.parent
-ASK_KEYS = {"text", "urgent", "entry", "score", "answer", "suggestions"}
+ASK_KEYS = {"check", "text", "urgent", "entry", "score", "answer", "suggestions"}
 
 
 def run_bot(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:

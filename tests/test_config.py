@@ -46,7 +46,7 @@ def test_environment_supplies_secrets_and_overrides_base_url(tmp_path):
     env = {
         "TELEGRAM_BASE_URL": "http://127.0.0.1:8081/bot",
         "TELEGRAM_BOT_TOKEN": TOKEN,
-        "BOT_HASH_SECRET": "s3cret",
+        "BOT_HASH_SECRET": "s3cret-" + "x" * 32,
     }
     settings = load_settings(path, env=env)
     assert settings.telegram.base_url == "http://127.0.0.1:8081/bot"
@@ -120,8 +120,19 @@ def test_example_config_documents_the_real_defaults():
 
 @pytest.mark.parametrize("token", ["x", "123:abc", "abc:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"])
 def test_a_token_not_shaped_like_telegrams_is_refused_at_start(token):
-    settings = load_settings(None, env={"TELEGRAM_BOT_TOKEN": token, "BOT_HASH_SECRET": "s"})
+    env = {"TELEGRAM_BOT_TOKEN": token, "BOT_HASH_SECRET": "s" * 32}
+    settings = load_settings(None, env=env)
     with pytest.raises(ConfigError) as info:
         settings.require_telegram_secrets()
     assert "TELEGRAM_BOT_TOKEN không giống token Telegram" in str(info.value)
     assert token not in str(info.value)
+
+
+def test_a_short_hash_secret_is_refused_with_the_fix():
+    """A short secret can be brute-forced from one's own row, and then every user's id."""
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_HASH_SECRET": "ab"}
+    settings = load_settings(None, env=env)
+    with pytest.raises(ConfigError) as info:
+        settings.require_telegram_secrets()
+    assert "BOT_HASH_SECRET" in str(info.value) and "32" in str(info.value)
+    assert "openssl rand -hex 32" in str(info.value)

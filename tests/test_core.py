@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.knowledge import load_knowledge
-from bot.core.matcher import Thresholds
+from bot.core.matching import Thresholds
 from bot.core.responder import Responder
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"

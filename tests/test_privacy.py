@@ -23,7 +23,7 @@ MUST_REDACT = [
     ("www.facebook.com/profile.php?id=100012345678", "100012345678", "[URL]"),
     ("link fb.com/lannguyen", "fb.com/lannguyen", "[URL]"),
     ("tiktok.com/@be.lan", "be.lan", "[URL]"),
-    ("nhắn @lan_nguyen_2010 nhé", "@lan_nguyen_2010", "[USERNAME]"),
+    ("nhắn @lan_nguyen_2010 nhé", "@lan_nguyen_2010", "[TÀI KHOẢN]"),
     # ID cards (9 and 12 digits) and bank-account-like runs
     ("cmnd 123456789", "123456789", "[SỐ]"),
     ("cccd của mẹ em 001099012345", "001099012345", "[SỐ]"),
@@ -91,7 +91,7 @@ def test_ordinary_words_and_public_numbers_are_kept(message: str) -> None:
 def test_several_kinds_in_one_message() -> None:
     message = "Tên em là Lan, sđt 0987654321, mail lan@gmail.com, fb @lan2010, cccd 001099012345"
     out = redact(message)
-    assert out == "Tên em là [TÊN], sđt [SĐT], mail [EMAIL], fb [USERNAME], cccd [SỐ]"
+    assert out == "Tên em là [TÊN], sđt [SĐT], mail [EMAIL], fb [TÀI KHOẢN], cccd [SỐ]"
 
 
 def test_user_key_is_stable_short_and_depends_on_the_secret() -> None:

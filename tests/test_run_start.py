@@ -25,7 +25,7 @@ def closed_port() -> int:
 
 def test_no_network_ends_with_a_plain_message_not_endless_retries(tmp_path):
     started = time.monotonic()
-    result = run_bot({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_HASH_SECRET": "s",
+    result = run_bot({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_HASH_SECRET": "s" * 32,
                       "TELEGRAM_BASE_URL": f"http://127.0.0.1:{closed_port()}/bot"})
     assert result.returncode == 1
     assert time.monotonic() - started < 45
@@ -36,7 +36,7 @@ def test_no_network_ends_with_a_plain_message_not_endless_retries(tmp_path):
 
 
 def test_a_malformed_token_is_refused_before_any_request():
-    result = run_bot({"TELEGRAM_BOT_TOKEN": "x", "BOT_HASH_SECRET": "s",
+    result = run_bot({"TELEGRAM_BOT_TOKEN": "x", "BOT_HASH_SECRET": "s" * 32,
                       "TELEGRAM_BASE_URL": f"http://127.0.0.1:{closed_port()}/bot"})
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN không giống token Telegram" in result.stderr

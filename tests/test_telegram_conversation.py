@@ -208,7 +208,9 @@ async def test_hotline_help_and_privacy_commands(bot: RunningBot) -> None:
     assert sent[2].text == ui.help.strip().replace("&", "&amp;").replace("<", "&lt;").replace(
         ">", "&gt;"
     )
-    assert sent[3].text.startswith(ui.privacy.splitlines()[0][:20])
+    days = bot.settings.privacy.retention_days
+    assert sent[3].text == html.escape(ui.privacy_for(days).strip(), quote=False)
+    assert f"{days} ngày" in sent[3].text
 
 
 async def test_quick_exit_deletes_messages_and_stored_rows(bot: RunningBot) -> None:

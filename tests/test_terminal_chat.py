@@ -110,7 +110,7 @@ def test_ctrl_c_ends_the_chat_cleanly(tmp_path, shared_responder):
     deadline = time.monotonic() + 60
     assert process.stdout is not None
     seen = ""
-    while shared_responder.ui.terminal_hint not in seen and time.monotonic() < deadline:
+    while shared_responder.ui.terminal.hint not in seen and time.monotonic() < deadline:
         seen += process.stdout.readline()
     time.sleep(0.5)
     os.kill(process.pid, signal.SIGINT)

@@ -30,6 +30,7 @@ from pydantic import (
 
 from bot.core.text import Lexicon
 from bot.core.triage import DangerFile
+from bot.core.triage_model import ExampleSet
 from bot.core.yamlfile import (
     IssuesError,
     Loc,
@@ -38,6 +39,7 @@ from bot.core.yamlfile import (
     format_validation_error,
     load_located,
 )
+from bot.privacy.lists import PrivacyLists
 
 Audience = Literal["child", "parent", "teacher"]
 AUDIENCES: tuple[Audience, ...] = ("child", "parent", "teacher")
@@ -136,6 +138,9 @@ class SmallTalk(_Strict):
 class TerminalTexts(_Strict):
     """Words only the terminal chat shows (it has no buttons: choices are typed numbers)."""
 
+    hint: Text  # the terminal's commands, after the welcome and /help
+    you: Text  # the prompt before what the user types
+    bot: Text  # and before the bot's answer
     role_choices: Text
     role_unknown: Text  # {choice}
     topic_choices: Text
@@ -176,7 +181,9 @@ class UiTexts(_Strict):
     staff_alert: Text
     staff_audience_unknown: Text
     urgent_marker: Text
-    terminal_hint: Text
+    check_line: Text
+    check_button_child: Text
+    check_button_adult: Text
     terminal: TerminalTexts
     smalltalk: list[SmallTalk] = Field(default_factory=list)
 
@@ -184,6 +191,10 @@ class UiTexts(_Strict):
     def menu_topics(self) -> list[Topic]:
         """The topics users see on the menu and under /chude."""
         return [topic for topic in self.topics if topic.in_menu]
+
+    def privacy_for(self, retention_days: int) -> str:
+        """The /privacy text with the configured retention, so users read the real number."""
+        return self.privacy.replace("{retention_days}", str(retention_days))
 
 
 class KnowledgeError(IssuesError):
@@ -199,13 +210,28 @@ class KnowledgeBase:
     ui: UiTexts
     lexicon: Lexicon
     danger: DangerFile
+    privacy: PrivacyLists
     files: list[Path] = field(default_factory=list)
+    triage_examples: list[ExampleSet] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # accepted, but staff should look
     question_lines: dict[tuple[str, int], str] = field(default_factory=dict)  # "file:line"
 
     @property
     def question_count(self) -> int:
         return sum(len(entry.questions) for entry in self.entries.values())
+
+    def vocabulary(self) -> list[str]:
+        """Every text staff wrote (questions, titles, answers, keywords): the common words that
+        redaction may leave standing when capitalised or after an address term."""
+        texts: list[str] = []
+        for entry in self.entries.values():
+            texts += [entry.title, *entry.questions, *entry.keywords]
+            answer = entry.answer
+            texts += [answer] if isinstance(answer, str) else [
+                v for v in (answer.default, answer.child, answer.parent, answer.teacher) if v
+            ]
+        texts += [*self.lexicon.abbreviations.values()]
+        return texts
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -317,6 +343,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
     _, hotlines = _load_model(root / "hotlines.yaml", HotlinesFile, issues)
     ui_doc, ui = _load_model(root / "ui.yaml", UiTexts, issues)
     danger_doc, danger = _load_model(root / "danger.yaml", DangerFile, issues)
+    _, privacy = _load_model(root / "privacy.yaml", PrivacyLists, issues)
     if ui is not None and ui_doc is not None and entries and entries_complete:
         for index, topic in enumerate(ui.topics):
             if topic.tag not in known_tags:
@@ -333,13 +360,26 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     f"{danger_doc.path}:{danger_doc.line(loc)}: {field}: "
                     f"không có mục nào mang id '{entry_id}': kiểm tra chính tả id"
                 )
-    if issues or lexicon is None or hotlines is None or ui is None or danger is None:
+    example_files = sorted((root / "triage_examples").glob("*.yaml"))
+    example_sets: list[ExampleSet] = []
+    for path in example_files:
+        _, example_set = _load_model(path, ExampleSet, issues)
+        if example_set is not None:
+            example_sets.append(example_set)
+    if (
+        issues
+        or lexicon is None
+        or hotlines is None
+        or ui is None
+        or danger is None
+        or privacy is None
+    ):
         raise KnowledgeError(issues)
     warnings = []
-    known_tags = {topic.tag for topic in ui.topics}
+    topic_tags = {topic.tag for topic in ui.topics}
     for entry_id, (doc, index) in where.items():
         for position, tag in enumerate(entries[entry_id].tags):
-            if tag not in known_tags:
+            if tag not in topic_tags:
                 warnings.append(
                     f"{doc.path}:{doc.line((index, 'tags', position))}: {entry_id}: tags: "
                     f"tag '{tag}' không có trong ui.yaml (topics): kiểm tra chính tả, hoặc "
@@ -351,7 +391,9 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         ui=ui,
         lexicon=lexicon,
         danger=danger,
-        files=[*files, *(root / name for name in _SIDE_FILES)],
+        privacy=privacy,
+        files=[*files, *(root / name for name in _SIDE_FILES), *example_files],
+        triage_examples=example_sets,
         warnings=warnings,
         question_lines={
             (entry_id, number): f"{doc.path}:{doc.line((index, 'questions', number))}"
@@ -382,7 +424,7 @@ def _duplicate(
     )
 
 
-_SIDE_FILES = ("lexicon.yaml", "hotlines.yaml", "ui.yaml", "danger.yaml")
+_SIDE_FILES = ("lexicon.yaml", "hotlines.yaml", "ui.yaml", "danger.yaml", "privacy.yaml")
 
 
 def _danger_entry_ids(danger: DangerFile) -> Iterable[tuple[Loc, str]]:

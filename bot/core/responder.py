@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.core.knowledge import AUDIENCES, Audience, Entry, KnowledgeBase
-from bot.core.matcher import Band, Hit, Matcher, Thresholds, band
+from bot.core.matching import Band, Hit, Ranker, Thresholds, band, detect_role, focus
+from bot.core.matching.role import folded_cues
 from bot.core.text import Normalised, Normaliser, canonical, fold
 from bot.core.triage import Triage, UrgentMatch
+from bot.core.triage_model import Tier, TriageModel, training_data
 
 # The matcher's bands, and small talk (a greeting answered from ui.yaml, no entry).
 ReplyBand = Literal[Band, "smalltalk"]
@@ -37,6 +39,8 @@ class Reply:
 
     parts: tuple[str, ...]
     urgent: bool = False
+    check: bool = False  # doubtful danger: normal answer + the 111 line + a "danger" button
+    tier: Tier = "none"
     category: str | None = None
     entry_id: str | None = None
     score: float = 0.0
@@ -73,8 +77,11 @@ class Responder:
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb.lexicon)
         self.triage = Triage(kb.danger, self.normalise)
-        # ignore: matcher.EntryLike declares settable fields, Entry is frozen (matcher's owner)
-        self.matcher = Matcher(kb.entries.values(), self.normalise)  # type: ignore[arg-type]
+        safe = [question for entry in kb.entries.values() for question in entry.questions]
+        texts, labels = training_data(kb.triage_examples, safe, kb.danger.examples())
+        self.model = TriageModel([self.normalise(t).folded for t in texts], labels)
+        self.matcher = Ranker(kb.entries.values(), self.normalise)
+        self._role_cues = folded_cues(self.normalise.reader_cues)
         # Replies to recent messages, keyed by a digest of the text so no message is kept.
         self._cache: OrderedDict[bytes, Reply] = OrderedDict()
         self._cache_size = cache_size
@@ -110,14 +117,78 @@ class Responder:
 
     def _respond(self, text: str, audience: Audience | None) -> Reply:
         message = self.normalise(text)
-        urgent = self.triage.assess(message)
-        hits = self.matcher.search(message, limit=SUGGESTION_COUNT) if message.folded else []
+        urgent, tier = self._tier(message, audience)
+        # The writer's role: the one chosen with /vaitro, else one the message states.
+        role = audience or _clean_audience(detect_role(message.folded, self._role_cues))
+        hits = (
+            self.matcher.search(
+                message,
+                limit=SUGGESTION_COUNT,
+                focus=focus(message.raw, message.folded),
+                role=role,
+            )
+            if message.folded
+            else []
+        )
+        audience = role
         best = hits[0] if hits else None
         score = round(best.score, 1) if best else 0.0
         confidence = band(best.score, self.thresholds) if best else "fallback"
         if urgent is not None:
             return self._urgent_reply(urgent, best if confidence == "answer" else None, score,
                                       audience)
+        if tier == "check":
+            return self._with_check(self._plain(message, hits, confidence, score, audience),
+                                    audience)
+        return self._plain(message, hits, confidence, score, audience)
+
+    def _tier(self, message: Normalised, audience: Audience | None
+              ) -> tuple[UrgentMatch | None, Tier]:
+        """Rules add alarms; the learned model decides how sure: urgent, check or none.
+
+        A rule hit the model finds unlikely is a check, not a crisis reply (rules over-fire on
+        questions and idioms); a rule can never lower what the model rates.
+        """
+        match = self.triage.assess(message)
+        if not message.folded:
+            return None, "none"
+        danger, kind = self.model.scores(message.folded[:2000])
+        tier = self.model.tier(danger)
+        if match is not None:
+            tier = "urgent" if danger >= self.model.check_at else "check"
+        if tier != "urgent":
+            return None, tier
+        return match or self._match_for(kind, audience), "urgent"
+
+    def _match_for(self, kind: str, audience: Audience | None) -> UrgentMatch:
+        category = self.kb.danger.categories.get(kind) or self.kb.danger.categories["distress"]
+        return UrgentMatch(
+            category=kind if kind in self.kb.danger.categories else "distress",
+            name=category.name,
+            speaker="adult" if audience in ("parent", "teacher") else "child",
+            reply_child=category.reply_child,
+            reply_adult=category.reply_adult,
+            entry_id=category.entry_id,
+            entry_id_adult=category.entry_id_adult,
+            phrase="(model)",
+        )
+
+    def confirm_urgent(self, text: str, audience: str | None = None) -> Reply:
+        """The check button was pressed: the urgent reply for that message, and an alert."""
+        clean = _clean_audience(audience)
+        message = self.normalise(text)
+        match = self.triage.assess(message)
+        if match is None:
+            _, kind = self.model.scores(message.folded[:2000])
+            match = self._match_for(kind, clean)
+        return self._urgent_reply(match, None, 0.0, clean)
+
+    def _with_check(self, reply: Reply, audience: Audience | None) -> Reply:
+        return replace(reply, parts=(*reply.parts, self.ui.check_line), check=True, tier="check")
+
+    def _plain(self, message: Normalised, hits: list[Hit], confidence: str, score: float,
+               audience: Audience | None) -> Reply:
+        best = hits[0] if hits else None
         if confidence == "answer" and best is not None:
             return self._entry_reply(self.kb.entries[best.entry_id], score, audience)
         small = self._small_talk(message)
@@ -184,6 +255,7 @@ class Responder:
         return Reply(
             parts=tuple(parts),
             urgent=True,
+            tier="urgent",
             category=urgent.category,
             entry_id=entry.id if entry else None,
             score=score,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -85,6 +84,13 @@ class Lexicon(BaseModel):
         "entries written for that reader alone are preferred.",
     )
 
+    not_ours: list[str] = Field(
+        default_factory=list,
+        description="Phrases of topics another service answers (electricity, carriers, traffic "
+        "rules, tickets, admissions): a message with one gets the fallback unless it matches "
+        "an entry very closely.",
+    )
+
     @field_validator("abbreviations")
     @classmethod
     def _keys_are_single_words(cls, value: dict[str, str]) -> dict[str, str]:
@@ -124,7 +130,8 @@ def fold(text: str) -> str:
     return quick if quick.isascii() else _fold_slow(quick)
 
 
-@lru_cache(maxsize=50_000)
+# No lru_cache on per-word helpers: a process-wide cache would keep users' own words (names,
+# streets) in memory after the message is gone (issue 16). They cost microseconds uncached.
 def _place_tone(word: str) -> str:
     """Put a word's tone mark on the vowel the traditional rule picks (hòa, khỏe, thủy)."""
     decomposed = unicodedata.normalize("NFD", word)
@@ -168,7 +175,6 @@ def _squeeze_plain(match: re.Match[str]) -> str:
     return run[0]
 
 
-@lru_cache(maxsize=100_000)
 def _canonical_word(word: str) -> str:
     """Squeeze stretched letters and place the tone of one lower-case NFC word."""
     if fold(word) != word:  # typed with diacritics: doubled vowels are stretches too
@@ -223,6 +229,9 @@ class Normaliser:
             reader: [fold(" ".join(self.expand(canonical(c).split()))) for c in cues]
             for reader, cues in lexicon.reader_cues.items()
         }
+        self.not_ours: list[str] = [
+            fold(" ".join(self.expand(canonical(p).split()))) for p in lexicon.not_ours
+        ]
 
     def _expand_word(self, words: list[str], i: int) -> str:
         word = words[i]

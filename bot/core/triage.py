@@ -35,7 +35,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import accumulate
 from typing import Literal, NamedTuple
 
@@ -306,8 +305,8 @@ class DangerFile(BaseModel):
         if self.safety_net is not None:
             net = self.safety_net
             for cat_id, words in net.words.items():
-                cat = self.categories.get(cat_id)
-                if cat is None or cat.role != "harm":
+                net_cat = self.categories.get(cat_id)
+                if net_cat is None or net_cat.role != "harm":
                     raise ValueError(f"safety_net: words: '{cat_id}' is not a harm category")
                 for phrase in words:
                     self._check_sets(f"safety_net: {cat_id}: '{phrase}'", phrase)
@@ -442,17 +441,14 @@ def _char_marks(ch: str) -> frozenset[str]:
     return frozenset(unicodedata.normalize("NFD", ch)[1:])
 
 
-@lru_cache(maxsize=100_000)
 def _is_syllable(folded: str) -> bool:
     return _SYLLABLE.match(folded) is not None
 
 
-@lru_cache(maxsize=100_000)
 def _fold_word(word: str) -> str:
     return fold(word)
 
 
-@lru_cache(maxsize=100_000)
 def _marks_agree(typed: str, phrase: str) -> bool:
     """Every diacritic the user typed is one the phrase has (missing marks are fine)."""
     if typed == phrase:
@@ -487,7 +483,6 @@ def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
-@lru_cache(maxsize=50_000)
 def _telex(word: str) -> str | None:
     """Decode raw Telex typing left by a switched-off keyboard ("chets" -> "chet", "xaam" ->
     "xam"), and squeeze a doubled vowel ("haii" -> "hai"). None when nothing changes."""
@@ -619,11 +614,13 @@ class _Index:
             for key in (folded, _telex(folded))
             for phrase in self.joined.get(key or "", ())
         ]
-        if len(self._plans) > _CACHE_LIMIT:
-            self._plans.clear()
-        found = self._plans[folded] = _Plan(
-            self.reach(folded), always, by_next, by_second, joined
-        )
+        found = _Plan(self.reach(folded), always, by_next, by_second, joined)
+        # Only danger vocabulary is remembered: a word that starts no phrase and reaches no
+        # other word (a name, a street) is worked out again next time, never kept (issue 16).
+        if walk or joined or found.reach - {folded}:
+            if len(self._plans) > _CACHE_LIMIT:
+                self._plans.clear()
+            self._plans[folded] = found
         return found
 
     def scan(self, toks: list[_Tok], exact: bool = False) -> list[_Hit]:
@@ -746,7 +743,7 @@ class Triage:
             (cid for cid, c in danger.categories.items() if c.role == "other_child"), None
         )
         phrases: list[_Phrase] = []
-        seen: set[tuple[str, str | None, tuple]] = set()
+        seen: set[tuple] = set()
 
         self._groups: list[tuple[str, int, str]] = []  # (category, member count, text)
 

@@ -26,6 +26,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.commands import COMMANDS
 from bot.config import Settings
 from bot.services import Services, build_services
 from bot.telegram import admin, handlers
@@ -152,22 +153,23 @@ def build_application(
     return app
 
 
-COMMANDS: list[tuple[list[str], Any]] = [
-    (["start"], handlers.cmd_start),
-    (["vaitro"], handlers.cmd_role),
-    (["help", "trogiup"], handlers.cmd_help),
-    (["privacy", "riengtu"], handlers.cmd_privacy),
-    (["111", "sos"], handlers.cmd_hotline),
-    (["chude"], handlers.cmd_topics),
-    (["xoa"], handlers.cmd_forget),
-    (["reload"], admin.cmd_reload),
-    (["stats"], admin.cmd_stats),
-]
+# The callback of each action of bot.commands.COMMANDS (whose table holds the names).
+CALLBACKS: dict[str, Any] = {
+    "start": handlers.cmd_start,
+    "role": handlers.cmd_role,
+    "help": handlers.cmd_help,
+    "privacy": handlers.cmd_privacy,
+    "hotline": handlers.cmd_hotline,
+    "topics": handlers.cmd_topics,
+    "forget": handlers.cmd_forget,
+    "reload": admin.cmd_reload,
+    "stats": admin.cmd_stats,
+}
 
 
 def add_handlers(app: BotApp) -> None:
-    for names, callback in COMMANDS:
-        app.add_handler(CommandHandler(names, callback))
+    for action, callback in CALLBACKS.items():
+        app.add_handler(CommandHandler(list(COMMANDS[action]), callback))
     private = filters.ChatType.PRIVATE
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.on_text))
     app.add_handler(

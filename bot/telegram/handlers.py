@@ -47,7 +47,9 @@ async def cmd_help(update: Update, context: BotContext) -> None:
 
 async def cmd_privacy(update: Update, context: BotContext) -> None:
     track_incoming(update, context)
-    await send_plain(update, context, context.bot_data.responder.ui.privacy)
+    state = context.bot_data
+    days = state.settings.privacy.retention_days
+    await send_plain(update, context, state.responder.ui.privacy_for(days))
 
 
 async def cmd_hotline(update: Update, context: BotContext) -> None:

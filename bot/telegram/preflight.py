@@ -17,8 +17,11 @@ CONNECT_TIMEOUT = 10.0  # seconds for the one check; the running bot keeps the l
 async def _get_me(settings: Settings) -> None:
     assert settings.telegram_token is not None
     request = HTTPXRequest(connect_timeout=CONNECT_TIMEOUT, read_timeout=CONNECT_TIMEOUT)
-    kwargs = {"base_url": settings.telegram.base_url} if settings.telegram.base_url else {}
-    bot = Bot(settings.telegram_token.get_secret_value(), request=request, **kwargs)
+    token = settings.telegram_token.get_secret_value()
+    if settings.telegram.base_url:
+        bot = Bot(token, base_url=settings.telegram.base_url, request=request)
+    else:
+        bot = Bot(token, request=request)
     try:
         await bot.get_me()
     finally:

@@ -1,0 +1,81 @@
+"""Privacy figures: leaks left by redaction on the privacy sets, and words masked by mistake.
+
+    .venv/bin/python bench/privacy.py [--show N]
+
+Sets: tests/data/privacy/dev.yaml (written for CI; tuned on) and tests/data/sealed/privacy.yaml
+(sealed: written by another author, never tuned on, only measured). A leak is any readable piece
+of a listed secret (five digits in a row of a number, two words of a name side by side, or a
+distinctive word). The end-to-end check through the running bot is tests/test_privacy_e2e.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from bot.core.knowledge import load_knowledge
+from bot.privacy import Redactor
+from bot.privacy.audit import LeakAuditor
+
+ROOT = Path(__file__).resolve().parent.parent
+SETS = {
+    "dev (CI, tuned)": ROOT / "tests/data/privacy/dev.yaml",
+    "sealed": ROOT / "tests/data/sealed/privacy.yaml",
+}
+_WORD_RE = re.compile(r"\w+")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--show", type=int, default=5, help="leaks to print per set")
+    args = parser.parse_args()
+    kb = load_knowledge(ROOT / "knowledge")
+    redactor = Redactor(kb.privacy, kb.vocabulary())
+    auditor = LeakAuditor(redactor, kb.vocabulary())
+    for name, path in SETS.items():
+        if not path.exists():
+            print(f"{name}: {path.relative_to(ROOT)} absent")
+            continue
+        items = yaml.safe_load(path.read_text(encoding="utf-8"))
+        leaky_messages = 0
+        leaked_secrets = 0
+        secrets = 0
+        by_form: Counter[str] = Counter()
+        shown = 0
+        for item in items:
+            out = redactor.redact(item["text"])
+            bad = [(s, found) for s in item["secrets"] if (found := auditor.leaks(s, out))]
+            secrets += len(item["secrets"])
+            leaked_secrets += len(bad)
+            if bad:
+                leaky_messages += 1
+                by_form.update(item.get("forms", []))
+                if shown < args.show and "sealed" not in name:  # a sealed set is only counted
+                    shown += 1
+                    print(f"  LEAK {bad}\n       in: {item['text']}\n      out: {out}")
+        print(
+            f"{name}: {len(items)} messages, {secrets} secrets: {leaky_messages} messages leak, "
+            f"{leaked_secrets} secrets leak; by form: {dict(by_form.most_common(8))}"
+        )
+    words = masked = 0
+    start = time.perf_counter()
+    questions = [q for entry in kb.entries.values() for q in entry.questions]
+    for question in questions:
+        before = _WORD_RE.findall(redactor.prepare(question))
+        after = _WORD_RE.findall(redactor.redact(question))
+        words += len(before)
+        masked += sum(1 for w in before if w not in after)
+    elapsed = (time.perf_counter() - start) / max(1, len(questions)) * 1000
+    print(
+        f"knowledge-base questions: {len(questions)}, {words} words, "
+        f"{masked} masked by mistake ({masked / max(1, words):.1%}); {elapsed:.2f} ms a message"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""Rank knowledge entries for a message: TF-IDF over the entries' questions and titles.
+
+Each question and title of an entry becomes a vector of character 2-5-grams (inside words) and
+word 1-2-grams of its folded text (no diacritics, teencode expanded by the normaliser), weighted
+by TF-IDF and normalised; a message is scored against every question by cosine similarity and an
+entry takes the best of its questions, blended with the similarity to the entry as a whole (its
+centroid), so an entry with many questions about one thing is not beaten by one stray question.
+
+Why this shape (bench/quality.py, issue 14): character n-grams carry teencode, typos and missing
+diacritics; word n-grams carry the order of syllables; a cosine on normalised vectors is a score
+with a fixed scale, so one pair of thresholds separates "answer", "did you mean" and "not mine".
+
+Memory and speed: features are hashed (no vocabulary dict grows with the base) and the question
+matrix is kept transposed (feature -> questions) in float32, so a search touches only the
+postings of the message's own n-grams; the per-entry maximum is one `np.maximum.reduceat`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+from zlib import crc32
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
+
+from bot.core.text import Normalised, Normaliser
+
+# Bands on the 0-100 score (cosine x 100), picked on the tuning half of tests/data/eval.yaml by
+# bench/quality.py and checked on the other half; see that script's --sweep.
+DEFAULT_HIGH = 38.0
+DEFAULT_LOW = 28.0
+
+N_FEATURES = 2**20
+MAX_DF_SHARE = 1.0  # features in more than this share of the questions are not indexed
+MIN_DF_KEPT = 50  # ...unless they are in fewer questions than this (a small base keeps all)
+CENTROID_SHARE = 0.3  # share of the entry-as-a-whole similarity in an entry's score
+FOCUS_SHARE = 0.6  # weight of the question found in a long message against the whole message
+NOT_OURS_FACTOR = 0.6  # a message on another service's topic (lexicon not_ours) keeps this share
+ROLE_BONUS = 0.03  # an entry written for the writer's role alone (settles twin entries)
+HEAD_CHARS, TAIL_CHARS = 200, 400  # a rambling message: its start and end carry the topic
+
+Band = Literal["answer", "did-you-mean", "fallback"]
+
+
+class EntryLike(Protocol):
+    """What the ranker reads of an entry; `audience` (its readers) is optional."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def questions(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry_id: str
+    score: float  # 0-100
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    high: float = DEFAULT_HIGH
+    low: float = DEFAULT_LOW
+
+
+def band(score: float, thresholds: Thresholds) -> Band:
+    """Answer above `high`, offer choices from `low` up to `high`, fall back below `low`."""
+    if score >= thresholds.high:
+        return "answer"
+    if score >= thresholds.low:
+        return "did-you-mean"
+    return "fallback"
+
+
+def _vectorizers() -> tuple[HashingVectorizer, HashingVectorizer]:
+    common = {
+        "n_features": N_FEATURES,
+        "alternate_sign": False,
+        "norm": None,
+        "dtype": np.float32,
+        "lowercase": False,
+    }
+    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common)
+    words = HashingVectorizer(
+        analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common
+    )
+    return chars, words
+
+
+class Ranker:
+    """Index built once from the entries; `search` ranks entries for one normalised message."""
+
+    def __init__(self, entries: Iterable[EntryLike], normaliser: Normaliser) -> None:
+        chars, words = _vectorizers()
+        self._char_grams = chars.build_analyzer()
+        self._word_grams = words.build_analyzer()
+        self.ids: list[str] = []
+        self._not_ours = [f" {p} " for p in normaliser.not_ours if p.strip()]
+        self._sole_reader: list[str | None] = []
+        texts: list[str] = []
+        starts: list[int] = []
+        for entry in entries:
+            readers = list(getattr(entry, "audience", None) or [])
+            self._sole_reader.append(readers[0] if len(readers) == 1 else None)
+            self.ids.append(entry.id)
+            starts.append(len(texts))
+            for text in [*entry.questions, entry.title]:
+                texts.append(normaliser(text).folded)
+        self._starts = np.asarray(starts, dtype=np.int64)
+        if not texts:
+            self._idf = np.zeros(2 * N_FEATURES, dtype=np.float32)
+            self._postings = sp.csr_matrix((2 * N_FEATURES, 0), dtype=np.float32)
+            self._entry_norms = np.ones(0)
+            return
+        counts = self._counts(texts)
+        df = np.bincount(counts.indices, minlength=2 * N_FEATURES).astype(np.float32)
+        n = float(len(texts))
+        # Smooth idf as scikit-learn's TfidfTransformer; unseen features weigh as the rarest.
+        self._idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+        docs = self._weigh(counts)
+        owner = np.repeat(np.arange(len(starts)), np.diff(np.append(self._starts, len(texts))))
+        pick = sp.csr_matrix(
+            (np.ones(len(texts), dtype=np.float32), (owner, np.arange(len(texts)))),
+            shape=(len(starts), len(texts)),
+        )
+        # An entry as a whole is the sum of its question vectors: its cosine with a message is
+        # the sum of the questions' dot products over the sum's norm, so only the norm is kept.
+        sums = pick @ docs
+        norms = np.sqrt(np.asarray(sums.multiply(sums).sum(axis=1)).ravel())
+        self._entry_norms = np.where(norms > 0, norms, 1.0)
+        del sums, pick
+        # Features found in more than MAX_DF_SHARE of the questions (common letter pairs) say
+        # little and would make most of the postings a message touches: they are dropped.
+        keep = df[docs.indices] <= max(MAX_DF_SHARE * n, MIN_DF_KEPT)
+        docs.data[~keep] = 0.0
+        docs.eliminate_zeros()
+        self._postings = docs.T.tocsr()
+        self._postings.indices = self._postings.indices.astype(np.int32)
+        self._postings.indptr = self._postings.indptr.astype(np.int32)
+        # Half precision: weights in [0, 1] keep three digits, the scores' own precision,
+        # and the index takes 6 bytes a posting instead of 8.
+        self._postings.data = self._postings.data.astype(np.float16)
+
+    @property
+    def question_count(self) -> int:
+        return int(self._postings.shape[1])
+
+    def _counts(self, texts: list[str]) -> sp.csr_matrix:
+        """Hashed n-gram counts (sublinear), char n-grams in [0, N), word n-grams in [N, 2N).
+
+        crc32, not Python's `hash`: that one changes per process, and a matching child process
+        must give the very replies the parent would.
+        """
+        indptr = [0]
+        indices: list[int] = []
+        data: list[float] = []
+        mask = N_FEATURES - 1
+        for text in texts:
+            row: dict[int, int] = {}
+            for gram in self._char_grams(text):
+                h = crc32(gram.encode()) & mask
+                row[h] = row.get(h, 0) + 1
+            for gram in self._word_grams(text):
+                h = (crc32(gram.encode()) & mask) + N_FEATURES
+                row[h] = row.get(h, 0) + 1
+            indices.extend(row)
+            data.extend(row.values())
+            indptr.append(len(indices))
+        counts = sp.csr_matrix(
+            (np.log1p(np.asarray(data, dtype=np.float32)),  # sublinear tf
+             np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
+            shape=(len(texts), 2 * N_FEATURES),
+        )
+        return counts
+
+    def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        counts.data = counts.data * self._idf[counts.indices]
+        return normalize(counts).astype(np.float32).tocsr()
+
+    def vector(self, folded: str) -> dict[int, float]:
+        """The message's normalised TF-IDF weights, feature -> weight (plain numpy: a message
+        is one row, and scipy's per-call overhead would be most of the search time)."""
+        if len(folded) > HEAD_CHARS + TAIL_CHARS:
+            folded = f"{folded[:HEAD_CHARS]} {folded[-TAIL_CHARS:]}"
+        row = self._counts([folded])
+        if row.nnz == 0:
+            return {}
+        weights = row.data.astype(np.float64) * self._idf[row.indices]
+        weights /= float(np.sqrt(np.dot(weights, weights))) or 1.0
+        return dict(zip(row.indices.tolist(), weights.tolist(), strict=True))
+
+    @staticmethod
+    def _dot(matrix: sp.csr_matrix, query: dict[int, float]) -> np.ndarray:
+        """query . column for every column of a (feature x item) matrix: the postings of the
+        query's features only, summed with one bincount."""
+        indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+        feats = np.fromiter(query, dtype=np.int64, count=len(query))
+        w = np.fromiter(query.values(), dtype=np.float64, count=len(query))
+        starts, ends = indptr[feats], indptr[feats + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(matrix.shape[1])
+        # Positions of every posting of the query's features, without a Python loop.
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+        return np.bincount(
+            indices[offsets], weights=data[offsets].astype(np.float64) * np.repeat(w, lengths),
+            minlength=matrix.shape[1],
+        )
+
+    def search(
+        self,
+        message: Normalised,
+        limit: int = 3,
+        *,
+        focus: str | None = None,
+        role: str | None = None,
+    ) -> list[Hit]:
+        """Rank entries for a message, best first; scores are 0-100.
+
+        `focus`: the question found inside a long message, weighed above the rest of it;
+        `role`: who writes ("parent", "teacher", "child"), a small bonus for entries written
+        for that reader alone.
+        """
+        if not message.folded.strip() or not self.ids:
+            return []
+        query = self.vector(message.folded)
+        if focus:
+            asked = self.vector(focus)
+            mixed = {f: (1 - FOCUS_SHARE) * w for f, w in query.items()}
+            for f, w in asked.items():
+                mixed[f] = mixed.get(f, 0.0) + FOCUS_SHARE * w
+            norm = float(np.sqrt(sum(w * w for w in mixed.values()))) or 1.0
+            query = {f: w / norm for f, w in mixed.items()}
+        if not query:
+            return []
+        per_doc = self._dot(self._postings, query)
+        best = np.maximum.reduceat(per_doc, self._starts) if per_doc.size else per_doc
+        whole = np.add.reduceat(per_doc, self._starts) / self._entry_norms
+        scores = (1 - CENTROID_SHARE) * best + CENTROID_SHARE * whole
+        if role is not None:
+            bonus = np.fromiter(
+                (ROLE_BONUS if r == role else 0.0 for r in self._sole_reader),
+                dtype=np.float64,
+                count=len(self._sole_reader),
+            )
+            scores = scores + bonus * (scores > 0)
+        padded = f" {message.folded} "
+        if any(p in padded for p in self._not_ours):
+            scores = scores * NOT_OURS_FACTOR
+        k = min(max(limit, 1), scores.size)
+        top = np.argpartition(-scores, k - 1)[:k]
+        order = sorted(top.tolist(), key=lambda i: (-scores[i], self.ids[i]))
+        return [
+            Hit(self.ids[i], round(float(min(100.0, 100.0 * scores[i])), 2))
+            for i in order
+            if scores[i] > 0
+        ]
+

@@ -1,0 +1,495 @@
+"""Redaction v2: personal data out of every text the bot keeps or shows staff.
+
+The text is first prepared (NFKC, invisible characters removed, look-alike letters mapped to
+Latin) and the prepared copy is what is redacted and kept. Then, on tokens of that copy:
+shapes (e-mails, links, handles, dates, plates), digit runs (digits, digit words and digit
+look-alikes: "không chín một hai...", "O912..."), tokens in other scripts, and context rules
+driven by `knowledge/privacy.yaml` (name triggers, surnames, address terms, places, schools,
+ids). It is deliberately over-inclusive: a wrong mask costs a word of a report, a leak can
+cost a child.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import phonenumbers
+
+from bot.privacy.lists import PrivacyLists, fold_word
+from bot.privacy.patterns import SHAPES
+
+PHONE = "[SĐT]"
+NUMBER = "[SỐ]"
+NAME = "[TÊN]"
+ADDRESS = "[ĐỊA CHỈ]"
+SCHOOL = "[TRƯỜNG]"
+CODE = "[MÃ]"
+DATE_TOKEN = "[NGÀY]"
+
+_TOKEN_RE = re.compile(r"\w+|[^\w\s]")
+_DIGIT_JOINERS = set(".-()+/_,*–—·•")
+_HANDLE_JOINERS = set("._-")
+_MONEY_AFTER = {
+    "đ", "đồng", "dong", "vnd", "vnđ", "k", "nghìn", "nghin", "ngàn", "ngan", "triệu", "trieu",
+    "tr", "tỷ", "tỉ", "ty", "usd", "đô", "xu",
+}
+_DOC_SUFFIX_RE = re.compile(r"^(?:qh|nd|qd|tt|kh|ct|nq|ttg|cp|ubnd|bldtbxh|ldtbxh)\d*$")
+_YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
+_CLASS_CODE_RE = re.compile(r"^\d{1,2}[a-z]\d{0,2}$|^[a-z]\d{1,2}$")
+_MAX_CHARS = 20_000
+# Zero-width, joiners, soft hyphen, bidi controls, variation selectors, BOM, word joiners.
+_INVISIBLE_RE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u20e3\u3164\ufe00-\ufe0f\ufeff\uffa0]"
+)
+
+
+class _Tok:
+    __slots__ = ("start", "end", "text", "lower", "folded", "plain", "word", "cap", "upper")
+
+    def __init__(self, match: re.Match[str]) -> None:
+        self.start, self.end = match.span()
+        self.text = match.group()
+        self.lower = self.text.lower()
+        self.folded = fold_word(self.text)
+        self.plain = self.folded == self.lower  # typed without diacritics
+        self.word = self.text[0].isalpha() or self.text[0] == "_" or self.text[0].isdigit()
+        self.cap = self.text[0].isupper()
+        self.upper = len(self.text) > 1 and self.text.isupper()
+
+
+class _Words:
+    """A word list compared the way the user typed: exactly when the token has diacritics
+    ("thị" is a name, "thì" is not), without them when it has none ("thi" may be either)."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.accented = frozenset(words)
+        self.folded = frozenset(fold_word(w) for w in self.accented)
+        self.plain = frozenset(w for w in self.accented if fold_word(w) == w)
+
+    def __contains__(self, tok: object) -> bool:
+        assert isinstance(tok, _Tok)
+        if tok.plain:
+            return tok.folded in self.folded
+        return tok.lower in self.accented
+
+
+def _word_matches(tok: _Tok, word: str, folded: str) -> bool:
+    return tok.folded == folded if tok.plain else tok.lower == word
+
+
+class Redactor:
+    """Replaces personal data with tokens such as [SĐT], [TÊN], [ĐỊA CHỈ]; see module doc."""
+
+    def __init__(self, lists: PrivacyLists, vocabulary: Iterable[str] = ()) -> None:
+        self.lists = lists
+        self._letters = str.maketrans(lists.lookalike_letters)
+        self._surnames = _Words(lists.surnames)
+        self._given = _Words(lists.given_names)
+        self._address = _Words(lists.address_terms)
+        self._stop = _Words(lists.stop_words)
+        self._acronyms = _Words(lists.acronyms)
+        self._public = set(lists.public_numbers)
+        self._digit_words = dict(lists.digit_words)
+        self._digit_letters = dict(lists.digit_letters)
+        self._number_words = frozenset(self._digit_words) | frozenset(
+            fold_word(w) for w in lists.number_words
+        )
+        vocab: set[str] = set()
+        bigrams: set[tuple[str, str]] = set()
+        for text in vocabulary:
+            words = [fold_word(w) for w in re.findall(r"[^\W\d_]+", text)]
+            vocab.update(words)
+            bigrams.update(zip(words, words[1:], strict=False))
+        self._vocab = frozenset(vocab - self._given.folded - self._surnames.folded)
+        self._bigrams = frozenset(bigrams)
+        self._phrases: dict[str, list[tuple[tuple[tuple[str, str], ...], str]]] = {}
+        for kind, phrases in (
+            ("name", lists.name_triggers),
+            ("school", lists.school_words),
+            ("place", lists.place_words),
+            ("landmark", lists.landmark_words),
+            ("date", lists.date_triggers),
+            ("id", lists.id_triggers),
+        ):
+            for phrase in phrases:
+                pairs = tuple((w, fold_word(w)) for w in _TOKEN_RE.findall(phrase))
+                self._phrases.setdefault(pairs[0][1], []).append((pairs, kind))
+        for candidates in self._phrases.values():
+            candidates.sort(key=lambda item: -len(item[0]))  # longest phrase wins
+
+    # --- preparation ------------------------------------------------------------------------
+
+    def prepare(self, text: str) -> str:
+        """NFKC, invisible characters removed, look-alike letters mapped: the text we keep."""
+        return self._prepare(text)[0]
+
+    def _prepare(self, text: str) -> tuple[str, list[int]]:
+        text = unicodedata.normalize("NFKC", text[:_MAX_CHARS])
+        text = unicodedata.normalize("NFC", _INVISIBLE_RE.sub("", text))
+        mapped = [i for i, c in enumerate(text) if c in self.lists.lookalike_letters]
+        return text.translate(self._letters), mapped
+
+    # --- public -----------------------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        """The prepared text with every piece of personal data replaced by a token."""
+        text, mapped = self._prepare(text or "")
+        folded = "".join(_fold_char(c) for c in text)
+        toks = [_Tok(m) for m in _TOKEN_RE.finditer(text)]
+        labels: list[str | None] = [None] * len(toks)
+        for index in mapped:  # "Нguyễn" typed with a Cyrillic letter: a disguised word
+            _label_span(toks, labels, index, index + 1, NAME)
+        for pattern, label in SHAPES:
+            for match in pattern.finditer(folded):
+                _label_span(toks, labels, match.start(), match.end(), label)
+        self._digit_runs(toks, labels)
+        self._codes_and_scripts(toks, labels)
+        self._spelled_out(toks, labels)
+        self._contexts(toks, labels)
+        self._free_names(toks, labels)
+        return _render(text, toks, labels)
+
+    # --- rules ------------------------------------------------------------------------------
+
+    def _digit_value(self, tok: _Tok, in_run: bool) -> str | None:
+        """Digits a token stands for, or None when it cannot be part of a number."""
+        if tok.text.isdigit():
+            return tok.text
+        if tok.folded in self._digit_words and in_run:
+            return self._digit_words[tok.folded]
+        if any(c.isdigit() for c in tok.text) and tok.text.isalnum():
+            letters = self._digit_letters
+            mapped = "".join(c if c.isdigit() else letters.get(c, "x") for c in tok.text)
+            if "x" not in mapped:
+                return mapped
+        return None
+
+    def _digit_runs(self, toks: list[_Tok], labels: list[str | None]) -> None:
+        i = 0
+        while i < len(toks):
+            if labels[i] or self._digit_value(toks[i], in_run=True) is None:
+                i += 1
+                continue
+            run, digits, real, words = [i], "", 0, 0
+            j = i
+            while j < len(toks):
+                value = self._digit_value(toks[j], in_run=True)
+                if value is not None and not labels[j]:
+                    digits += value
+                    real += sum(c.isdigit() for c in toks[j].text)
+                    words += not toks[j].text[0].isdigit()
+                    run.append(j)
+                    j += 1
+                elif toks[j].text in _DIGIT_JOINERS and j + 1 < len(toks) and (
+                    self._digit_value(toks[j + 1], in_run=True) is not None
+                ):
+                    j += 1
+                else:
+                    break
+            # A lone word that only looks like a digit ("ba", "năm") is prose, not a number.
+            if real == 0 and words < 6:
+                i = max(j, i + 1)
+                continue
+            if len(digits) >= 6 and not self._public_or_prose(toks, run, digits):
+                label = PHONE if _is_phone(digits, toks, run) else NUMBER
+                _label_span(toks, labels, toks[run[0]].start, toks[run[-1]].end, label)
+            i = max(j, i + 1)
+
+    def _public_or_prose(self, toks: list[_Tok], run: list[int], digits: str) -> bool:
+        """Hotlines, money, law numbers and year ranges are not personal."""
+        if digits in self._public or (digits.startswith(("1800", "1900")) and len(digits) <= 10):
+            return True
+        parts = [toks[k].text for k in run if toks[k].text.isdigit()]
+        if parts and all(p in self._public for p in parts):
+            return True
+        after = run[-1] + 1
+        nxt = toks[after].lower if after < len(toks) else ""
+        if nxt in _MONEY_AFTER:
+            return True
+        if nxt == "/" and after + 1 < len(toks) and _DOC_SUFFIX_RE.match(toks[after + 1].folded):
+            return True  # Nghị quyết 121/2020/QH14
+        return bool(parts) and all(_YEAR_RE.match(p) for p in parts)  # 2021-2030
+
+    def _codes_and_scripts(self, toks: list[_Tok], labels: list[str | None]) -> None:
+        for k, tok in enumerate(toks):
+            if labels[k] or not tok.word:
+                continue
+            digits = sum(c.isdigit() for c in tok.text)
+            letters = sum(c.isalpha() for c in tok.text)
+            if digits >= 3 and letters:  # passports, plates, handles with numbers, class codes
+                labels[k] = CODE
+            elif "_" in tok.text.strip("_"):
+                labels[k] = NAME  # user_names
+            elif any(c.isalpha() and not _latin(c) for c in tok.text):
+                labels[k] = NAME  # a name written in another script
+
+    def _class_name(self, toks: list[_Tok], labels: list[str | None], k: int) -> None:
+        """"lớp 7A", "lớp Chồi 2", "lớp 11 chuyên Anh": a class that names a group of pupils;
+        a bare grade ("lớp 7") stays, it says only an age."""
+        end = k
+        named = False
+        while end < len(toks) and end - k < 3 and toks[end].word and (
+            toks[end].text[0].isdigit() or toks[end].cap or toks[end] not in self._stop
+        ):
+            named = named or toks[end].cap or bool(_CLASS_CODE_RE.match(toks[end].folded))
+            end += 1
+        if named:
+            _label_span(toks, labels, toks[k].start, toks[end - 1].end, CODE)
+
+    def _spelled_out(self, toks: list[_Tok], labels: list[str | None]) -> None:
+        """"T r ư ơ n g", "N.g.u.y.e.n", "h o a n g . m y": a word written letter by letter."""
+        k = 0
+        while k < len(toks):
+            j = k
+            singles = 0
+            while j < len(toks) and (
+                (toks[j].word and len(toks[j].text) == 1)
+                or (toks[j].text in "._-@" and singles and j + 1 < len(toks))
+            ):
+                singles += toks[j].word
+                j += 1
+            if singles >= 4:
+                _label_span(toks, labels, toks[k].start, toks[j - 1].end, NAME)
+            k = max(j, k + 1)
+
+    def _match_phrase(self, toks: list[_Tok], k: int) -> tuple[int, str] | None:
+        for words, kind in self._phrases.get(toks[k].folded, ()):
+            end = k + len(words)
+            if end <= len(toks) and all(
+                _word_matches(toks[k + n], w, f) for n, (w, f) in enumerate(words)
+            ):
+                return end, kind
+        return None
+
+    def _name_like(
+        self, toks: list[_Tok], k: int, strict: bool = False, in_run: bool = False
+    ) -> bool:
+        """Could token k be (part of) a name? Capitalised, a known name, or no common word.
+
+        Inside a name ("tên là bảo ngân", "nguyen van an") a known given name wins over the
+        common word it folds to ("bảo", "vẫn")."""
+        tok = toks[k]
+        if not tok.word or tok.text.isdigit():
+            return False
+        if in_run and (tok in self._given or tok in self._surnames):
+            return True
+        nxt = toks[k + 1].folded if k + 1 < len(toks) else ""
+        if (tok.folded, nxt) in self._bigrams and tok not in self._surnames:
+            return tok.cap and not strict and tok.folded not in self._vocab
+        if tok in self._stop and not tok.cap:
+            return False
+        if tok.cap and tok not in self._acronyms:
+            return True
+        if tok in self._given or tok in self._surnames:
+            return True
+        return not strict and tok.folded not in self._vocab and tok not in self._stop
+
+    def _mask_run(
+        self, toks: list[_Tok], labels: list[str | None], k: int, label: str, most: int,
+        *, any_word: bool = False,
+    ) -> int:
+        """Mask up to `most` name-like tokens from k (handles joined by . _ - stay whole)."""
+        first = k
+        count = 0
+        while k < len(toks) and count < most:
+            tok = toks[k]
+            joined = (
+                tok.text in _HANDLE_JOINERS
+                and k > first
+                and k + 1 < len(toks)
+                and toks[k - 1].end == tok.start == toks[k + 1].start - 1
+            )
+            if joined:
+                k += 1
+                continue
+            takes = tok.word and (
+                tok.text[0].isdigit()
+                or self._name_like(toks, k, in_run=True)
+                or (any_word and tok not in self._stop)
+            )
+            if not takes:
+                break
+            count += 1
+            k += 1
+        if k > first:
+            _label_span(toks, labels, toks[first].start, toks[k - 1].end, label)
+        return k
+
+    def _contexts(self, toks: list[_Tok], labels: list[str | None]) -> None:
+        k = 0
+        while k < len(toks):
+            tok = toks[k]
+            if tok.lower in _SELF_CUES and k > 0 and toks[k - 1].folded in _SELF:
+                k = max(k + 1, self._mask_run(toks, labels, k + 1, NAME, 4))
+                continue
+            phrase = self._match_phrase(toks, k)
+            if phrase:
+                end, kind = phrase
+                k = self._after_phrase(toks, labels, end, kind)
+                continue
+            if tok in self._surnames and k + 1 < len(toks) and toks[k + 1].word:
+                nxt = toks[k + 1]
+                if (nxt.cap or nxt in self._given) and (
+                    tok.folded,
+                    nxt.folded,
+                ) not in self._bigrams or (tok.cap and nxt.cap):
+                    k = max(k + 1, self._mask_run(toks, labels, k, NAME, 4))
+                    continue
+            if tok in self._address and k + 1 < len(toks) and (
+                self._name_like(toks, k + 1, strict=not toks[k + 1].cap)
+                or (toks[k + 1].plain and toks[k + 1] in self._given)
+            ):
+                k = self._mask_run(toks, labels, k + 1, NAME, 3)
+                continue
+            if tok.lower in ("lớp", "lop", "class") and k + 1 < len(toks):
+                self._class_name(toks, labels, k + 1)
+            k += 1
+
+    def _after_phrase(self, toks: list[_Tok], labels: list[str | None], k: int, kind: str) -> int:
+        # Skip connectors: "tên zalo của nó là: ..."
+        skipped = 0
+        while k < len(toks) and skipped < 6:
+            tok = toks[k]
+            if (tok.folded in _CONNECTORS or tok.text in ":-=\'\"“”‘’«»") and not tok.cap:
+                k += 1
+            elif kind == "name" and (again := self._match_phrase(toks, k)) and again[1] == "name":
+                k = again[0]  # "nick zalo", "tên fb"
+            else:
+                break
+            skipped += 1
+        if k >= len(toks):
+            return k
+        if kind == "name":
+            return self._mask_run(toks, labels, k, NAME, 5, any_word=True)
+        if kind == "school":
+            nxt = self._match_phrase(toks, k)
+            if nxt and nxt[1] == "school":
+                return self._after_phrase(toks, labels, nxt[0], "school")
+            if toks[k] in self._stop or (toks[k - 1].folded, toks[k].folded) in self._bigrams:
+                return k
+            return self._mask_run(toks, labels, k, SCHOOL, 4, any_word=True)
+        if kind in ("place", "landmark"):
+            nxt = self._match_phrase(toks, k)
+            if nxt and nxt[1] in ("place", "landmark"):
+                return self._after_phrase(toks, labels, nxt[0], nxt[1])
+            if toks[k].text in self._public:
+                return k + 1  # "tổng đài số 111"
+            if toks[k].text[0].isdigit() or self._name_like(toks, k, strict=not toks[k].cap):
+                return self._mask_run(toks, labels, k, ADDRESS, 6)
+            return k
+        if kind == "date":
+            if toks[k].text[0].isdigit() or toks[k].folded in self._number_words:
+                end = k
+                while end < len(toks) and end - k < 14 and (
+                    toks[end].text[0].isdigit() or toks[end].folded in self._number_words
+                    or toks[end].text in "/-.,"
+                ):
+                    end += 1
+                _label_span(toks, labels, toks[k].start, toks[end - 1].end, DATE_TOKEN)
+                return end
+            return k
+        # id
+        if toks[k].text[0].isdigit() or self._name_like(toks, k):
+            return self._mask_run(toks, labels, k, CODE, 4)
+        return k
+
+    def _free_names(self, toks: list[_Tok], labels: list[str | None]) -> None:
+        """Capitalised words mid-sentence that are no common word, and SHOUTED unknown words."""
+        for k, tok in enumerate(toks):
+            if labels[k] or not tok.word or not tok.cap or any(c.isdigit() for c in tok.text):
+                continue
+            if tok in self._acronyms or tok in self._stop:
+                continue
+            sentence_start = k == 0 or toks[k - 1].text in ".!?\n:;\"'(“‘"
+            known = tok.folded in self._vocab
+            neighbour_caps = any(
+                0 <= n < len(toks) and toks[n].word and toks[n].cap and not toks[n].upper
+                for n in (k - 1, k + 1)
+            )
+            if neighbour_caps and (tok in self._given or tok in self._surnames):
+                pair_known = any(
+                    0 <= n < len(toks) - 1 and (toks[n].folded, toks[n + 1].folded) in self._bigrams
+                    for n in (k - 1, k)
+                )
+                if not pair_known:
+                    labels[k] = NAME
+                    continue
+            if k > 0 and labels[k - 1] == NAME and toks[k - 1].end + 1 == tok.start:
+                labels[k] = NAME
+                continue
+            shouted = tok.upper and not known
+            unknown_mid_sentence = not sentence_start and not known
+            name_after_capital = (
+                not sentence_start and tok in self._given and k > 0 and toks[k - 1].cap
+            )
+            if shouted or unknown_mid_sentence or name_after_capital:
+                labels[k] = NAME
+
+
+_SELF_CUES = {"là", "tên", "la", "ten"}
+_SELF = {"em", "toi", "minh", "tui", "to", "tao", "chau", "con", "be", "no", "ban"}
+_CONNECTORS = {"la", "cua", "no", "em", "toi", "minh", "tui", "nguoi", "ten", "do", "ay", "la:"}
+
+
+def _fold_char(char: str) -> str:
+    folded = fold_word(char)
+    return folded if len(folded) == 1 else char.lower()[:1] or char
+
+
+def _latin(char: str) -> bool:
+    try:
+        return unicodedata.name(char).startswith("LATIN")
+    except ValueError:
+        return False
+
+
+def _is_phone(digits: str, toks: list[_Tok], run: list[int]) -> bool:
+    raw = "".join(toks[k].text for k in range(run[0], run[-1] + 1))
+    candidate = ("+" + digits) if raw.lstrip("(").startswith("+") else digits
+    try:
+        number = phonenumbers.parse(candidate, "VN")
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_valid_number(number))
+
+
+def _label_span(
+    toks: list[_Tok], labels: list[str | None], start: int, end: int, label: str
+) -> None:
+    """Label every unlabelled token overlapping [start, end) (tokens are sorted by start)."""
+    lo, hi = 0, len(toks)
+    while lo < hi:  # first token ending after `start`
+        mid = (lo + hi) // 2
+        if toks[mid].end <= start:
+            lo = mid + 1
+        else:
+            hi = mid
+    k = lo
+    while k < len(toks) and toks[k].start < end:
+        if labels[k] is None:
+            labels[k] = label
+        k += 1
+
+
+def _render(text: str, toks: list[_Tok], labels: list[str | None]) -> str:
+    """Each run of tokens with one label (and what lies between them) becomes that label."""
+    out: list[str] = []
+    pos = 0
+    k = 0
+    while k < len(toks):
+        label = labels[k]
+        if label is None:
+            k += 1
+            continue
+        j = k
+        while j + 1 < len(toks) and labels[j + 1] == label:
+            j += 1
+        out.append(text[pos : toks[k].start])
+        out.append(label)
+        pos = toks[j].end
+        k = j + 1
+    out.append(text[pos:])
+    return "".join(out)

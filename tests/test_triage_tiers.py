@@ -1,0 +1,72 @@
+"""Issue 13: three tiers from the learned layer, speaker and reader, bad input, broken examples."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from conftest import KNOWLEDGE
+
+from bot.core.knowledge import KnowledgeError, load_knowledge
+from bot.core.responder import Responder
+
+
+@pytest.fixture(scope="module")
+def responder() -> Responder:
+    return Responder(load_knowledge(KNOWLEDGE))
+
+
+def test_clear_disclosure_is_urgent_alone_first(responder: Responder) -> None:
+    reply = responder.respond("bố e đánh e chảy máu đầu, e sợ lắm")
+    assert reply.urgent and reply.tier == "urgent" and not reply.check
+    assert "111" in reply.parts[0]
+
+
+def test_doubtful_message_gets_check_line_and_button_turns_it_urgent(
+    responder: Responder,
+) -> None:
+    texts = ["dạo này e hay bị chú hàng xóm nhìn chằm chằm, e thấy sợ sợ",
+             "bạn e mấy hôm nay ko đi học, hỏi thì bạn ấy bảo ở nhà bị nhốt",
+             "e ko muốn về nhà chút nào"]
+    checked = [responder.respond(t) for t in texts]
+    doubtful = [r for r in checked if r.check]
+    assert doubtful, [(r.tier, r.text[:40]) for r in checked]
+    for reply in doubtful:
+        assert not reply.urgent
+        assert reply.parts[-1] == responder.ui.check_line
+    pressed = responder.confirm_urgent(texts[checked.index(doubtful[0])])
+    assert pressed.urgent and "111" in pressed.parts[0]
+
+
+def test_teacher_procedure_question_gets_no_child_crisis_text(responder: Responder) -> None:
+    for text in ["giáo viên cần làm gì khi học sinh kể bị xâm hại",
+                 "Trẻ em bị xâm hại có được trợ giúp pháp lý miễn phí không?"]:
+        reply = responder.respond(text, "teacher")
+        assert not reply.urgent, text
+        assert "Em không có lỗi" not in reply.text
+
+
+def test_invisible_characters_do_not_hide_danger(responder: Responder) -> None:
+    plain = responder.respond("bố đánh em chảy máu")
+    hidden = responder.respond("bố\u200b đá\u00adnh em chảy\u202e máu")
+    assert plain.urgent and hidden.urgent
+
+
+@pytest.mark.parametrize("text", ["a" * 20_000, "😀" * 50, "Z̸̡̢͈͓a̷̝͊l̴̨͖g̶̙̈́o̸̧͎", "Привет こんにちは bố ơi"])
+def test_bad_input_answered_fast(responder: Responder, text: str) -> None:
+    start = time.perf_counter()
+    reply = responder.respond(text)
+    assert reply.parts
+    assert time.perf_counter() - start < 0.5
+
+
+def test_broken_examples_file_is_an_error_with_file_and_line(tmp_path: Path) -> None:
+    copy = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, copy)
+    bad = copy / "triage_examples" / "broken.yaml"
+    bad.write_text("urgent:\n  - {text: 'bố đánh em', kind: not_a_kind}\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(copy)
+    assert any("broken.yaml:2" in issue for issue in caught.value.issues), caught.value.issues
