@@ -25,11 +25,12 @@ def _knowledge(settings: Settings, path: str | None = None) -> KnowledgeBase:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.terminal import run_chat
+    from bot.terminal import exit_past_a_blocked_reader, run_chat
 
     services = build_services(_settings(args), log="none" if args.no_log else "session")
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: run_chat said goodbye already
-        asyncio.run(run_chat(services))
+        asyncio.run(run_chat(services, ignore_ctrl_c_when_leaving=True))
+    exit_past_a_blocked_reader(0)
     return 0
 
 

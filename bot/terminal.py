@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import sys
 import threading
 import unicodedata
@@ -20,6 +22,7 @@ from bot.core.responder import Reply, Responder, Suggestion
 from bot.services import Services
 from bot.store import InteractionLog
 
+READER_THREAD = "terminal-input"
 TERMINAL_USER = 0  # one local user; the random per-run secret makes its key unlinkable
 
 
@@ -81,10 +84,7 @@ class TerminalChat:
         if action == "role":
             return self._role(rest)
         if action == "topics":
-            self.menu, self.choices = "topics", []
-            topics = ui.menu_topics
-            lines = [f"  [{n}] {topic.label}" for n, topic in enumerate(topics, start=1)]
-            return "\n".join([ui.topics_intro, *lines, ui.terminal.topic_choices])
+            return self._topics()
         if action == "reload":
             return self.reload()
         if action in ("forget", "stats"):  # /xoa is async (see run_chat); /stats is staff-only
@@ -128,7 +128,7 @@ class TerminalChat:
             self.menu = "roles"
             names = [getattr(ui.role_buttons, audience) for audience in AUDIENCES]
             lines = [f"  [{n}] {name}" for n, name in enumerate(names, start=1)]
-            return "\n".join([ui.role_question, *lines, ui.terminal.role_choices])
+            return "\n".join([ui.terminal.role_question, *lines])
         wanted = _folded(choice)
         for number, audience in enumerate(AUDIENCES, start=1):
             labels = (audience, str(number), getattr(ui.audience_names, audience),
@@ -138,8 +138,16 @@ class TerminalChat:
         return ui.terminal.role_unknown.format(choice=choice)
 
     def _set_role(self, audience: str) -> str:
-        self.audience, self.menu = audience, "entries"
-        return str(getattr(self.responder.ui.role_set, audience))
+        """Like Telegram, the thanks comes with the topic menu (typed numbers here)."""
+        self.audience = audience
+        return str(getattr(self.responder.ui.role_set, audience)) + "\n\n" + self._topics()
+
+    def _topics(self) -> str:
+        ui = self.responder.ui
+        self.menu, self.choices = "topics", []
+        topics = ui.menu_topics
+        lines = [f"  [{n}] {topic.label}" for n, topic in enumerate(topics, start=1)]
+        return "\n".join([ui.topics_intro, *lines, ui.terminal.topic_choices])
 
     async def forget(self) -> str:
         """/xoa: forget this session's audience, list and logged rows; say what was done."""
@@ -166,6 +174,16 @@ class TerminalChat:
         )
 
 
+def exit_past_a_blocked_reader(code: int) -> None:
+    """After Ctrl-C, the reader thread may still sit in input() holding stdin's lock; Python's
+    shutdown would then abort ("could not acquire lock for <stdin>"). The chat has said goodbye
+    and closed its log, so leave at once."""
+    if any(thread.name == READER_THREAD for thread in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 async def _read_line(read: Callable[[str], str], prompt: str) -> str:
     """`read` in a daemon thread: the log writer keeps running meanwhile, and a Ctrl-C that
     cancels the chat does not leave a thread blocked in input() that the exit would wait for."""
@@ -190,7 +208,7 @@ async def _read_line(read: Callable[[str], str], prompt: str) -> str:
         with contextlib.suppress(RuntimeError):  # the chat already ended: the loop is closed
             loop.call_soon_threadsafe(settle, line, error)
 
-    threading.Thread(target=work, daemon=True).start()
+    threading.Thread(target=work, name=READER_THREAD, daemon=True).start()
     return await future
 
 
@@ -199,8 +217,12 @@ async def run_chat(
     *,
     read: Callable[[str], str] = input,
     out: TextIO = sys.stdout,
+    ignore_ctrl_c_when_leaving: bool = False,
 ) -> None:
-    """Run the prompt loop until /exit, end of input or Ctrl-C; always says goodbye."""
+    """Run the prompt loop until /exit, end of input or Ctrl-C; always says goodbye.
+
+    `ignore_ctrl_c_when_leaving` (the `chat` command, in the main thread): once leaving, further
+    Ctrl-C presses are ignored, so the goodbye and the log's last write finish."""
     log = services.log
     if log is not None:
         await log.start()
@@ -225,6 +247,8 @@ async def run_chat(
             if answer:
                 print(f"\n{ui.terminal.bot}: {answer}", file=out, flush=True)
     finally:
+        if ignore_ctrl_c_when_leaving:  # a second Ctrl-C must not cut the log's last write
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("\n" + chat.responder.ui.terminal.goodbye, file=out, flush=True)
         if log is not None:
             await log.close()

@@ -29,3 +29,8 @@ def test_knowledge_comments_point_inside_the_repository():
             assert not re.search(r"(^|\s|\()(/work/|/home/|/tmp/|\.\./)", comment), (
                 f"{path}:{number}: a path outside the repository: {line.strip()}"
             )
+            # A folder ("seeds/") or a file ("bench/privacy.py") a comment names must be there.
+            for named in re.findall(r"[\w.-]*/[\w./-]*\.(?:py|md|yaml)\b|\b[\w-]+/(?=[\s,.)]|$)",
+                                    comment):
+                found = (ROOT / named).exists() or (ROOT / "knowledge" / named).exists()
+                assert found, f"{path}:{number}: '{named}' is not in the repository"

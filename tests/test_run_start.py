@@ -51,3 +51,33 @@ def test_fake_servers_token_is_shaped_like_a_real_one():
     from bot.config import TOKEN_SHAPE
 
     assert TOKEN_SHAPE.fullmatch(FakeBotAPI().token)
+
+
+def test_a_base_url_that_is_not_a_bot_api_server_gets_a_plain_message():
+    """A web server answering 404 with an empty body (a wrong telegram.base_url): no library
+    traceback, a sentence that names the address to check."""
+    import http.server
+    import threading
+
+    class NotTelegram(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the http.server name)
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST  # noqa: N815
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotTelegram)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/bot"
+    try:
+        result = run_bot({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_HASH_SECRET": "s" * 32,
+                          "TELEGRAM_BASE_URL": base})
+    finally:
+        server.shutdown()
+    assert result.returncode == 1
+    assert f"Máy chủ {base} từ chối token" in result.stderr
+    assert "Traceback" not in result.stderr and "JSON" not in result.stderr

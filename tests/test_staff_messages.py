@@ -140,3 +140,54 @@ def test_unknown_tag_and_danger_story_question_are_warned(kb_dir):
     warnings = knowledge_warnings(Responder(kb))
     assert any(w.startswith(f"{path}:6: muc-thu: questions: ") and "khẩn cấp" in w
                for w in warnings), [w for w in warnings if "muc-thu" in w]
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "field", "words"),
+    [
+        ("privacy.yaml", '  khong: "0"\n', '  khong: "10"\n', "digit_words.khong",
+         "phải ứng với đúng một chữ số"),
+        ("privacy.yaml", 'public_numbers: ["111",', 'public_numbers: ["111 ext",',
+         "public_numbers.0", "chỉ được gồm chữ số"),
+        ("privacy.yaml", "given_names: [", "given_name: [", "given_name", "tên khoá lạ"),
+        ("triage_examples/child.yaml", "kind: sexual_abuse}", "kind: xam-hai}",
+         "urgent.0.kind", "chỉ được là một trong: 'sexual_abuse'"),
+        ("triage_examples/child.yaml", '  - {text: "chu e hay bat', '  - {kind: sexual_abuse, '
+         'tex: "chu e hay bat', "unclear.0.tex", "tên khoá lạ"),
+    ],
+)
+def test_privacy_and_triage_example_files_speak_plain_vietnamese(kb_dir, name, old, new, field,
+                                                                 words):
+    path = kb_dir / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(kb_dir)
+    changed = next(n for n, line in enumerate(text.replace(old, new, 1).splitlines(), 1)
+                   if new.splitlines()[0] in line)
+    issue = next(i for i in info.value.issues if f": {field}: " in i)
+    assert issue.startswith(f"{path}:{changed}: {field}: "), info.value.issues
+    assert words in issue, issue
+    for issue in info.value.issues:
+        assert not any(word in issue for word in PYDANTIC_WORDS), issue
+
+
+@pytest.mark.parametrize(
+    ("broken", "words"),
+    [
+        ("a: 1\n b: 2\n", "thụt lề"),
+        ("x:\n\t- a\n", "Tab"),
+        ("- {text: a kind: b}\n", "thiếu dấu phẩy"),
+        ('a: "abc\n', "ngoặc kép"),
+    ],
+)
+def test_a_yaml_syntax_error_is_explained_without_pyyaml_wording(kb_dir, broken, words):
+    path = kb_dir / "triage_examples" / "moi.yaml"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(kb_dir)
+    assert len(info.value.issues) == 1, info.value.issues
+    issue = info.value.issues[0]
+    assert issue.startswith(f"{path}:") and "lỗi cú pháp YAML" in issue and words in issue
+    assert not any(word in issue for word in ("expected", "found", "allowed", "token")), issue

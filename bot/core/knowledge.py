@@ -141,7 +141,7 @@ class TerminalTexts(_Strict):
     hint: Text  # the terminal's commands, after the welcome and /help
     you: Text  # the prompt before what the user types
     bot: Text  # and before the bot's answer
-    role_choices: Text
+    role_question: Text  # before the numbered roles
     role_unknown: Text  # {choice}
     topic_choices: Text
     wrong_number: Text  # {number}, {count}

@@ -8,6 +8,7 @@ dropped from the field path, so `answer.AnswerVariants.default` reads `answer.de
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic_core import ErrorDetails
@@ -33,6 +34,32 @@ _KIND = {
     "bool_parsing": "true hoặc false",
     "date_type": "một ngày (năm-tháng-ngày, ví dụ 2026-12-01)",
 }
+
+
+# PyYAML's syntax problems, by the start of its wording, in words staff can act on.
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "có dấu hai chấm ở chỗ không được: thường do dòng này "
+     "thụt lề khác các dòng cùng cấp, hoặc do một câu có dấu hai chấm mà chưa đặt trong ngoặc kép"),
+    ("found character '\\t'", "có ký tự Tab: chỉ dùng dấu cách để thụt lề"),
+    ("expected ',' or '}'", "dòng viết kiểu {...} thiếu dấu phẩy giữa hai khoá hoặc thiếu dấu }"),
+    ("expected ',' or ']'",
+     "danh sách viết kiểu [...] thiếu dấu phẩy giữa hai mục hoặc thiếu dấu ]"),
+    ("could not find expected ':'", "thiếu dấu hai chấm sau tên khoá"),
+    ("did not find expected '-'", "thiếu dấu `- ` đầu mục, hoặc mục này thụt lề khác các mục khác"),
+    ("did not find expected key", "thụt lề không khớp với các dòng cùng cấp"),
+    ("expected <block end>", "thụt lề không khớp với các dòng cùng cấp"),
+    ("found unexpected end of stream", "thiếu dấu ngoặc kép đóng ở cuối một câu"),
+    ("found unknown escape character", "có dấu \\ trong ngoặc kép: bỏ nó, hoặc dùng ngoặc đơn"),
+)
+
+
+def plain_yaml_problem(problem: str) -> str:
+    """PyYAML's description of a syntax error, in Vietnamese when it is a common one."""
+    for start, message in _YAML_PROBLEMS:
+        if problem.startswith(start):
+            return message
+    return ("kiểm tra thụt lề (số dấu cách đầu dòng phải bằng các dòng cùng cấp), dấu hai chấm "
+            "sau tên khoá, dấu `- ` đầu mục và các dấu ngoặc")
 
 
 def plain_message(item: ErrorDetails) -> str:
@@ -98,6 +125,22 @@ def _clean_loc(data: Any, loc: Loc, keep_last: bool) -> tuple[Loc, bool]:
     return tuple(cleaned), dropped
 
 
+def _named_item(data: Any, loc: Loc, item: ErrorDetails) -> Loc:
+    """A list or mapping validator's error that quotes one item ('khong') points at that item's
+    line, not at the list's first line."""
+    if item["type"] != "value_error":
+        return loc
+    node: Any = data
+    for part in loc:
+        node = node[part] if isinstance(node, (dict, list)) else None
+    for quoted in re.findall(r"'([^']+)'", str((item.get("ctx") or {}).get("error", ""))):
+        if isinstance(node, dict) and quoted in node:
+            return (*loc, quoted)
+        if isinstance(node, list) and quoted in node:
+            return (*loc, node.index(quoted))
+    return loc
+
+
 def _is_branch_name(part: str) -> bool:
     """Pydantic's names for union branches: "constrained-str", "AnswerVariants", "str"."""
     return "-" in part or "[" in part or part[:1].isupper() or part in ("str", "int", "date")
@@ -114,7 +157,7 @@ def plain_errors(data: Any, errors: list[ErrorDetails]) -> list[tuple[Loc, str]]
     seen: set[Loc] = set()
     for loc, dropped, item in located:
         if not dropped:
-            results.append((loc, plain_message(item)))
+            results.append((_named_item(data, loc, item), plain_message(item)))
             continue
         # A union: errors from a branch whose shape matched (deeper locs) say what is wrong;
         # the other branches' type errors at the union itself are noise.

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.core.staffmessages import plain_errors
+from bot.core.staffmessages import plain_errors, plain_yaml_problem
 
 Loc = tuple[Any, ...]
 
@@ -91,12 +91,13 @@ def load_located(path: Path) -> LocatedYaml:
         line = mark.line + 1 if mark else 1
         problem = exc.problem or str(exc)
         raise YamlSyntaxError(
-            f"{path}:{line}: (tệp): lỗi cú pháp YAML ở dòng này hoặc dòng ngay trên: kiểm tra "
-            f"thụt lề (số dấu cách đầu dòng phải bằng các dòng cùng cấp), dấu hai chấm sau tên "
-            f"khoá và dấu `- ` đầu mục (chi tiết: {problem})"
+            f"{path}:{line}: (tệp): lỗi cú pháp YAML ở dòng này hoặc dòng ngay trên: "
+            f"{plain_yaml_problem(problem)}"
         ) from exc
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"{path}:1: (tệp): lỗi YAML: {exc}") from exc
+        raise YamlSyntaxError(
+            f"{path}:1: (tệp): lỗi cú pháp YAML: {plain_yaml_problem(str(exc))}"
+        ) from exc
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines)

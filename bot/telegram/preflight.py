@@ -4,6 +4,7 @@ the process with a plain message instead of retrying forever."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -30,9 +31,16 @@ async def _get_me(settings: Settings) -> None:
 
 def telegram_problem(settings: Settings) -> str | None:
     """None when Telegram answers getMe; otherwise what to tell the person starting the bot."""
+    library_log = logging.getLogger("telegram")
+    level = library_log.level
+    library_log.setLevel(logging.CRITICAL + 1)  # the library's tracebacks: not for this check
     try:
         asyncio.run(_get_me(settings))
     except InvalidToken:
+        if settings.telegram.base_url:  # a 401/404 may come from a server that is not Telegram's
+            return (f"Máy chủ {settings.telegram.base_url} từ chối token: kiểm tra "
+                    f"TELEGRAM_BOT_TOKEN, và telegram.base_url (TELEGRAM_BASE_URL) có đúng là "
+                    f"địa chỉ Bot API không.")
         return ("Telegram từ chối token: kiểm tra TELEGRAM_BOT_TOKEN (chép lại nguyên token mà "
                 "@BotFather đưa).")
     except NetworkError:  # TimedOut is a NetworkError
@@ -41,4 +49,6 @@ def telegram_problem(settings: Settings) -> str | None:
                 f"(TELEGRAM_BASE_URL).")
     except TelegramError as exc:
         return f"Telegram báo lỗi khi kiểm tra bot: {exc}"
+    finally:
+        library_log.setLevel(level)
     return None
