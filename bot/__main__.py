@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
@@ -169,10 +170,6 @@ def cmd_log_purge(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     days = args.days if args.days is not None else settings.privacy.retention_days
-    if days < 0:
-        print(f"Số ngày phải là 0 hoặc lớn hơn (bạn gõ {days}). Ví dụ: --days 90 xoá các dòng "
-              f"cũ hơn 90 ngày.", file=sys.stderr)
-        return 2
     if days == 0 and not args.yes:
         print(f"--days 0 sẽ xoá TOÀN BỘ nhật ký tương tác ({settings.storage.database}).")
         try:
@@ -204,6 +201,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run_report(settings.storage.database, days=args.days, csv_path=args.csv, names=names)
 
 
+def _day_count(minimum: int, example: str):
+    """An argparse type: a whole number of days, at least `minimum`, refused in Vietnamese."""
+    def parse(text: str) -> int:
+        try:
+            days = int(text)
+        except ValueError:
+            days = None
+        if days is None or days < minimum:
+            raise argparse.ArgumentTypeError(
+                f"Số ngày phải là {minimum} hoặc lớn hơn (bạn gõ {text}). Ví dụ: {example}.")
+        return days
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors said in Vietnamese (its help stays as written)."""
+
+    _WORDS = (
+        ("the following arguments are required:", "thiếu:"),
+        ("invalid choice:", "không có lệnh hay lựa chọn"),
+        ("choose from", "chọn một trong"),
+        ("unrecognized arguments:", "không hiểu:"),
+        ("expected one argument", "cần một giá trị sau nó"),
+        ("invalid int value:", "phải là một số nguyên, bạn gõ"),
+    )
+
+    def error(self, message: str) -> NoReturn:
+        for english, vietnamese in self._WORDS:
+            message = message.replace(english, vietnamese)
+        message = message.replace("argument ", "")
+        self.exit(2, f"{self.prog}: {message}\n(xem: {self.prog} --help)\n")
+
+
 def _with_common(add_parser, common: argparse.ArgumentParser):
     def add(name: str, **kwargs):
         return add_parser(name, parents=[common], **kwargs)
@@ -217,8 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--config", default=argparse.SUPPRESS, help="config YAML (default: built-in defaults)"
     )
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__, parents=[common])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m bot", description=__doc__, parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="LỆNH")
     sub.add_parser = _with_common(sub.add_parser, common)  # type: ignore[method-assign]
 
     chat = sub.add_parser("chat", help="talk to the bot in this terminal")
@@ -235,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     kb = sub.add_parser("kb", help="check or test the knowledge base")
-    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="LỆNH")
     kb_sub.add_parser = _with_common(kb_sub.add_parser, common)  # type: ignore[method-assign]
     check = kb_sub.add_parser("check", help="validate the knowledge folder")
     check.add_argument("path", nargs="?")
@@ -248,15 +279,16 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.set_defaults(func=cmd_kb_coverage)
 
     log = sub.add_parser("log", help="interaction log maintenance")
-    log_sub = log.add_subparsers(dest="log_command", required=True)
+    log_sub = log.add_subparsers(dest="log_command", required=True, metavar="LỆNH")
     log_sub.add_parser = _with_common(log_sub.add_parser, common)  # type: ignore[method-assign]
     purge = log_sub.add_parser("purge", help="delete rows older than the retention")
-    purge.add_argument("--days", type=int, help="override privacy.retention_days (0: all)")
+    purge.add_argument("--days", type=_day_count(0, "--days 90 xoá các dòng cũ hơn 90 ngày"),
+                       help="override privacy.retention_days (0: all)")
     purge.add_argument("--yes", action="store_true", help="with --days 0: do not ask first")
     purge.set_defaults(func=cmd_log_purge)
 
     report = sub.add_parser("report", help="staff report from the interaction log")
-    report.add_argument("--days", type=int, default=7)
+    report.add_argument("--days", type=_day_count(1, "--days 7 cho 7 ngày gần nhất"), default=7)
     report.add_argument("--csv", help="also write the report's tables to this CSV file")
     report.set_defaults(func=cmd_report)
     return parser

@@ -76,7 +76,7 @@ class MatchingSettings(_Section):
     @model_validator(mode="after")
     def _low_below_high(self) -> MatchingSettings:
         if self.low_threshold > self.high_threshold:
-            raise ValueError("low_threshold must not be above high_threshold")
+            raise ValueError("low_threshold không được lớn hơn high_threshold")
         return self
 
     @property
@@ -157,6 +157,9 @@ def load_settings(path: Path | str | None = None, env: dict[str, str] | None = N
     data: dict = {}
     if path is not None:
         path = Path(path)
+        if not path.is_file():
+            raise ConfigError([f"{path}:1: (tệp): không có tệp cấu hình này: kiểm tra đường dẫn "
+                               f"sau --config (mẫu: cp config.example.yaml config.yaml)"])
         try:
             doc = load_located(path)
         except YamlSyntaxError as exc:
@@ -164,10 +167,12 @@ def load_settings(path: Path | str | None = None, env: dict[str, str] | None = N
         if doc.data is None:
             doc.data = {}
         if not isinstance(doc.data, dict):
-            raise ConfigError([f"{path}:1: (file): the config must be a mapping of keys"])
+            raise ConfigError([f"{path}:1: (tệp): tệp cấu hình phải là các dòng `khoá: giá trị` "
+                               f"(xem config.example.yaml)"])
         for key in _SECRET_KEYS & doc.data.keys():
             raise ConfigError(
-                [f"{path}:{doc.line((key,))}: {key}: secrets come from the environment only"]
+                [f"{path}:{doc.line((key,))}: {key}: không ghi bí mật vào tệp cấu hình: đặt nó "
+                 f"bằng biến môi trường (TELEGRAM_BOT_TOKEN, BOT_HASH_SECRET) và xoá dòng này"]
             )
         try:
             Settings.model_validate(doc.data)

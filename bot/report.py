@@ -152,7 +152,9 @@ def build_report(
         raise ValueError("days must be >= 1")
     db_path = Path(db_path)
     if not db_path.exists():
-        raise FileNotFoundError(f"no interaction log at {db_path}")
+        raise FileNotFoundError(
+            f"chưa có nhật ký tương tác ở {db_path}: nhật ký được tạo khi bot trả lời tin nhắn "
+            f"đầu tiên (chat hoặc run); kiểm tra storage.database trong tệp cấu hình")
     now = time.time() if now is None else now
     offset = utc_offset_hours * 3600
     today_start = int((now + offset) // 86400 * 86400 - offset)
@@ -338,11 +340,20 @@ def run_report(
     out = out or sys.stdout
     try:
         report = build_report(Path(db_path), days)
-    except (FileNotFoundError, sqlite3.Error) as exc:
+    except FileNotFoundError as exc:
         print(f"Không đọc được nhật ký tương tác: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        print(f"Không đọc được nhật ký tương tác {db_path} (tệp hỏng hoặc không phải nhật ký "
+              f"của bot; chi tiết: {exc})", file=sys.stderr)
         return 1
     out.write(render_text(report, names))
     if csv_path is not None:
-        write_csv(report, Path(csv_path))
+        try:
+            write_csv(report, Path(csv_path))
+        except OSError as exc:
+            print(f"Không ghi được tệp CSV {csv_path}: kiểm tra thư mục có tồn tại và có quyền "
+                  f"ghi không (mã lỗi {exc.errno})", file=sys.stderr)
+            return 1
         out.write(f"Đã ghi CSV: {csv_path}\n")
     return 0

@@ -136,3 +136,10 @@ def test_a_short_hash_secret_is_refused_with_the_fix():
         settings.require_telegram_secrets()
     assert "BOT_HASH_SECRET" in str(info.value) and "32" in str(info.value)
     assert "openssl rand -hex 32" in str(info.value)
+
+
+def test_a_missing_config_file_is_named_plainly(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path / "khong-co.yaml", env={})
+    assert "không có tệp cấu hình này" in str(info.value)
+    assert "Errno" not in str(info.value)

@@ -102,3 +102,28 @@ def test_report_into_head_has_no_traceback(tmp_path, logged):
     )
     assert result.stdout.startswith("BÁO CÁO")
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("report", "--days", "-1"), "Số ngày phải là 1 hoặc lớn hơn"),
+    (("report", "--days", "x"), "Số ngày phải là 1 hoặc lớn hơn"),
+    (("log", "purge", "--days", "hai"), "Số ngày phải là 0 hoặc lớn hơn"),
+    (("kb", "chek"), "không có lệnh hay lựa chọn 'chek'"),
+])
+def test_a_mistyped_command_line_is_answered_in_vietnamese(tmp_path, logged, args, words):
+    result = bot(tmp_path, *args)
+    assert result.returncode == 2
+    assert words in result.stderr and "Traceback" not in result.stderr
+    assert "invalid" not in result.stderr and "error:" not in result.stderr
+
+
+def test_report_without_a_log_or_with_an_unwritable_csv_says_what_to_do(tmp_path, logged):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"storage:\n  database: {tmp_path / 'none.sqlite3'}\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "bot", "report", "--config", str(config)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 1 and "chưa có nhật ký tương tác" in result.stderr
+    csv = tmp_path / "khong-co-thu-muc" / "r.csv"
+    result = bot(tmp_path, "report", "--csv", str(csv))
+    assert result.returncode == 1 and "Không ghi được tệp CSV" in result.stderr
+    assert "Traceback" not in result.stderr
