@@ -86,7 +86,7 @@ def knowledge_warnings(responder: Responder) -> list[str]:
     warnings = list(kb.warnings)
     for entry in kb.entries.values():
         for number, question in enumerate(entry.questions):
-            if responder.triage.assess(responder.normalise(question)) is not None:
+            if responder.respond(question).urgent:  # the whole triage: rules and model
                 where = kb.question_lines.get((entry.id, number), "?")
                 warnings.append(
                     f"{where}: {entry.id}: questions: bot đọc câu '{question}' như lời kể đang "

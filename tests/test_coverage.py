@@ -12,7 +12,10 @@ def test_readme_table_matches_the_knowledge_base():
     kb = load_knowledge(KNOWLEDGE)
     readme = (KNOWLEDGE / "README.md").read_text(encoding="utf-8")
     shown = readme[readme.index(BEGIN) : readme.index(END) + len(END)]
-    assert shown == coverage_table(kb), "run `python -m bot kb coverage` and paste it in README.md"
+    assert shown == coverage_table(kb), (
+        "run `.venv/bin/python -m bot kb coverage` and paste it in knowledge/README.md "
+        "(step 3 of its 'Sau mỗi lần sửa')"
+    )
 
 
 def test_every_topic_has_entries_for_every_audience():

@@ -71,6 +71,18 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
             _walk(item, loc + (index,), lines)
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as written: pydantic checks them, so `2026-13-01` gets the
+    plain "ngày phải viết năm-tháng-ngày" message instead of a crash while parsing."""
+
+
+def _date_as_written(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    return loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _date_as_written)
+
+
 def load_located(path: Path) -> LocatedYaml:
     """Parse `path`; raise YamlSyntaxError naming file and line when it is not valid YAML."""
     try:
@@ -80,7 +92,7 @@ def load_located(path: Path) -> LocatedYaml:
             f"{path}:1: (tệp): không đọc được tệp (tệp phải là văn bản UTF-8): {exc}"
         ) from exc
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
