@@ -111,23 +111,32 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 
 def kb_test_failures(responder: Responder) -> tuple[int, list[str]]:
-    """Run every entry question and every danger example; list each that lands elsewhere."""
+    """Run every entry question and every danger example; list each that lands elsewhere,
+    in Vietnamese, an entry question at its file:line."""
+    kb = responder.kb
     failures: list[str] = []
     checked = 0
-    for entry in responder.kb.entries.values():
-        for question in entry.questions:
+    for entry in kb.entries.values():
+        for number, question in enumerate(entry.questions):
             checked += 1
             reply = responder.respond(question)
             if reply.entry_id != entry.id:
-                where = reply.entry_id or f"({reply.band})"
-                failures.append(f"entry {entry.id}: {question!r} -> {where} [{reply.score:.0f}]")
-    for text, expected in responder.kb.danger.examples():
+                got = (f"mục {reply.entry_id}" if reply.entry_id
+                       else "trả lời khẩn cấp" if reply.urgent else "không mục nào")
+                where = kb.question_lines.get((entry.id, number), "?")
+                failures.append(
+                    f"{where}: {entry.id}: questions: câu '{question}' dẫn tới {got} (điểm "
+                    f"{reply.score:.0f}) thay vì mục này: thêm vào câu những từ riêng của mục, "
+                    f"hoặc bớt câu giống mục kia")
+    danger_file = next((f for f in kb.files if f.name == "danger.yaml"), "danger.yaml")
+    for text, expected in kb.danger.examples():
         checked += 1
         reply = responder.respond(text)
-        got = reply.category if reply.urgent else None
-        if got != expected:
+        category = reply.category if reply.urgent else None
+        if category != expected:
             failures.append(
-                f"danger: {text!r} -> {got or 'not urgent'}, expected {expected or 'not urgent'}"
+                f"{danger_file}: ví dụ '{text}': bot nhận là {category or 'không khẩn cấp'}, cần là "
+                f"{expected or 'không khẩn cấp'}: thêm cụm từ vào loại này trong danger.yaml"
             )
     return checked, failures
 
@@ -139,8 +148,8 @@ def cmd_kb_test(args: argparse.Namespace) -> int:
     checked, failures = kb_test_failures(Responder(kb, settings.matching.thresholds))
     for failure in failures:
         print(failure)
-    print(f"kb test: {checked} messages, {len(failures)} landed elsewhere: "
-          f"{'FAILED' if failures else 'OK'}")
+    print(f"kb test: {checked} tin nhắn, {len(failures)} tin đi sai chỗ: "
+          f"{'CHƯA ĐẠT' if failures else 'ĐẠT'}")
     return 1 if failures else 0
 
 

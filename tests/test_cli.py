@@ -86,7 +86,7 @@ def test_kb_check_names_file_line_and_field_of_a_broken_copy(tmp_path):
 def test_kb_test_routes_every_question_and_danger_example():
     result = run_bot("kb", "test")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert result.stdout.strip().splitlines()[-1].endswith("0 landed elsewhere: OK")
+    assert result.stdout.strip().splitlines()[-1].endswith("0 tin đi sai chỗ: ĐẠT")
 
 
 @pytest.fixture(scope="module")

@@ -195,3 +195,18 @@ def test_a_yaml_syntax_error_is_explained_without_pyyaml_wording(kb_dir, broken,
     issue = info.value.issues[0]
     assert issue.startswith(f"{path}:") and "lỗi cú pháp YAML" in issue and words in issue
     assert not any(word in issue for word in ("expected", "found", "allowed", "token")), issue
+
+
+def test_kb_test_names_the_line_of_a_question_that_lands_elsewhere_in_vietnamese(kb_dir):
+    """A new entry that copies another entry's question word for word: `kb test` points at the
+    copy's line and says what to do, in Vietnamese."""
+    from bot.__main__ import kb_test_failures
+
+    text = ENTRY.replace("    - cau hoi thu hai\n", "    - tổng đài bảo vệ trẻ em số mấy\n")
+    path = kb_dir / "entries" / "zz-thu.yaml"
+    path.write_text(text, encoding="utf-8")
+    _, failures = kb_test_failures(Responder(load_knowledge(kb_dir)))
+    mine = [f for f in failures if "muc-thu" in f]
+    assert len(mine) == 1, failures
+    assert mine[0].startswith(f"{path}:5: muc-thu: questions: câu 'tổng đài bảo vệ trẻ em số mấy'")
+    assert "thay vì mục này" in mine[0]
