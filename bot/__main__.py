@@ -100,7 +100,12 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     settings, kb = _checked_knowledge(args)
     if kb is None:
         return 1
+    from bot.coverage import stale_table_warning
+
     warnings = knowledge_warnings(Responder(kb, settings.matching.thresholds))
+    root = Path(args.path) if args.path else settings.knowledge.path
+    stale = stale_table_warning(Path(root) / "README.md", kb)
+    warnings += [stale] if stale else []
     for warning in warnings:
         print("cảnh báo: " + warning)
     print(
@@ -135,8 +140,8 @@ def kb_test_failures(responder: Responder) -> tuple[int, list[str]]:
         category = reply.category if reply.urgent else None
         if category != expected:
             failures.append(
-                f"{danger_file}: ví dụ '{text}': bot nhận là {category or 'không khẩn cấp'}, cần là "
-                f"{expected or 'không khẩn cấp'}: thêm cụm từ vào loại này trong danger.yaml"
+                f"{danger_file}: ví dụ '{text}': bot nhận là {category or 'không khẩn cấp'}, "
+                f"cần là {expected or 'không khẩn cấp'}: thêm cụm từ vào loại này trong danger.yaml"
             )
     return checked, failures
 
