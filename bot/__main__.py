@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
@@ -23,10 +26,12 @@ def _knowledge(settings: Settings, path: str | None = None) -> KnowledgeBase:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.terminal import run_chat
+    from bot.terminal import exit_past_a_blocked_reader, run_chat
 
     services = build_services(_settings(args), log="none" if args.no_log else "session")
-    asyncio.run(run_chat(services))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: run_chat said goodbye already
+        asyncio.run(run_chat(services, ignore_ctrl_c_when_leaving=True))
+    exit_past_a_blocked_reader(0)
     return 0
 
 
@@ -69,39 +74,74 @@ def _checked_knowledge(args: argparse.Namespace) -> tuple[Settings, KnowledgeBas
     except KnowledgeError as exc:
         for issue in exc.issues:
             print(issue)
-        print(f"knowledge: {len(exc.issues)} problem(s): FAILED")
+        print(f"kho kiến thức: {len(exc.issues)} lỗi: CHƯA ĐẠT (bot vẫn dùng kho cũ cho đến khi "
+              f"sửa xong)")
         return settings, None
 
 
+def knowledge_warnings(responder: Responder) -> list[str]:
+    """What loads but deserves a look: unknown tags, and entry questions that read as a
+    danger story (those messages go to the urgent reply, never to the entry)."""
+    kb = responder.kb
+    warnings = list(kb.warnings)
+    for entry in kb.entries.values():
+        for number, question in enumerate(entry.questions):
+            if responder.respond(question).urgent:  # the whole triage: rules and model
+                where = kb.question_lines.get((entry.id, number), "?")
+                warnings.append(
+                    f"{where}: {entry.id}: questions: bot đọc câu '{question}' như lời kể đang "
+                    f"gặp nguy hiểm và trả lời khẩn cấp trước: nếu đây là câu hỏi thường, viết "
+                    f"lại cho rõ là hỏi; lời kể nguy hiểm thuộc về danger.yaml"
+                )
+    return warnings
+
+
 def cmd_kb_check(args: argparse.Namespace) -> int:
-    _, kb = _checked_knowledge(args)
+    settings, kb = _checked_knowledge(args)
     if kb is None:
         return 1
+    from bot.coverage import stale_table_warning
+
+    warnings = knowledge_warnings(Responder(kb, settings.matching.thresholds))
+    root = Path(args.path) if args.path else settings.knowledge.path
+    stale = stale_table_warning(Path(root) / "README.md", kb)
+    warnings += [stale] if stale else []
+    for warning in warnings:
+        print("cảnh báo: " + warning)
     print(
-        f"knowledge: {len(kb.entries)} entries, {kb.question_count} questions, "
-        f"{len(kb.files)} files: OK"
+        f"kho kiến thức: {len(kb.entries)} mục, {kb.question_count} câu hỏi mẫu, "
+        f"{len(kb.files)} tệp, {len(warnings)} cảnh báo: ĐẠT"
     )
     return 0
 
 
 def kb_test_failures(responder: Responder) -> tuple[int, list[str]]:
-    """Run every entry question and every danger example; list each that lands elsewhere."""
+    """Run every entry question and every danger example; list each that lands elsewhere,
+    in Vietnamese, an entry question at its file:line."""
+    kb = responder.kb
     failures: list[str] = []
     checked = 0
-    for entry in responder.kb.entries.values():
-        for question in entry.questions:
+    for entry in kb.entries.values():
+        for number, question in enumerate(entry.questions):
             checked += 1
             reply = responder.respond(question)
             if reply.entry_id != entry.id:
-                where = reply.entry_id or f"({reply.band})"
-                failures.append(f"entry {entry.id}: {question!r} -> {where} [{reply.score:.0f}]")
-    for text, expected in responder.kb.danger.examples():
+                got = (f"mục {reply.entry_id}" if reply.entry_id
+                       else "trả lời khẩn cấp" if reply.urgent else "không mục nào")
+                where = kb.question_lines.get((entry.id, number), "?")
+                failures.append(
+                    f"{where}: {entry.id}: questions: câu '{question}' dẫn tới {got} (điểm "
+                    f"{reply.score:.0f}) thay vì mục này: thêm vào câu những từ riêng của mục, "
+                    f"hoặc bớt câu giống mục kia")
+    danger_file = next((f for f in kb.files if f.name == "danger.yaml"), "danger.yaml")
+    for text, expected in kb.danger.examples():
         checked += 1
         reply = responder.respond(text)
-        got = reply.category if reply.urgent else None
-        if got != expected:
+        category = reply.category if reply.urgent else None
+        if category != expected:
             failures.append(
-                f"danger: {text!r} -> {got or 'not urgent'}, expected {expected or 'not urgent'}"
+                f"{danger_file}: ví dụ '{text}': bot nhận là {category or 'không khẩn cấp'}, "
+                f"cần là {expected or 'không khẩn cấp'}: thêm cụm từ vào loại này trong danger.yaml"
             )
     return checked, failures
 
@@ -113,8 +153,8 @@ def cmd_kb_test(args: argparse.Namespace) -> int:
     checked, failures = kb_test_failures(Responder(kb, settings.matching.thresholds))
     for failure in failures:
         print(failure)
-    print(f"kb test: {checked} messages, {len(failures)} landed elsewhere: "
-          f"{'FAILED' if failures else 'OK'}")
+    print(f"kb test: {checked} tin nhắn, {len(failures)} tin đi sai chỗ: "
+          f"{'CHƯA ĐẠT' if failures else 'ĐẠT'}")
     return 1 if failures else 0
 
 
@@ -127,9 +167,14 @@ def cmd_kb_coverage(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.telegram.app import run
+    from bot.telegram.preflight import telegram_problem
 
     settings = _settings(args)
     settings.require_telegram_secrets()
+    problem = telegram_problem(settings)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
     run(settings, build_services(settings, log="telegram"))
     return 0
 
@@ -139,9 +184,22 @@ def cmd_log_purge(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     days = args.days if args.days is not None else settings.privacy.retention_days
+    if days == 0 and not args.yes:
+        print(f"--days 0 sẽ xoá TOÀN BỘ nhật ký tương tác ({settings.storage.database}).")
+        try:
+            answer = input("Gõ 'co' để xoá hết, phím khác để huỷ: ")
+        except (EOFError, KeyboardInterrupt):
+            answer = ""
+        if _fold_answer(answer) not in ("co", "c", "yes", "y"):
+            print("Đã huỷ, không xoá gì.")
+            return 1
     deleted = asyncio.run(run_purge(settings.storage.database, days))
-    print(f"purged {deleted} row(s) older than {days} day(s)")
+    print(f"Đã xoá {deleted} dòng nhật ký cũ hơn {days} ngày.")
     return 0
+
+
+def _fold_answer(text: str) -> str:
+    return text.strip().lower().replace("ó", "o")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -157,6 +215,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run_report(settings.storage.database, days=args.days, csv_path=args.csv, names=names)
 
 
+def _day_count(minimum: int, example: str):
+    """An argparse type: a whole number of days, at least `minimum`, refused in Vietnamese."""
+    def parse(text: str) -> int:
+        try:
+            days = int(text)
+        except ValueError:
+            days = None
+        if days is None or days < minimum:
+            raise argparse.ArgumentTypeError(
+                f"Số ngày phải là {minimum} hoặc lớn hơn (bạn gõ {text}). Ví dụ: {example}.")
+        return days
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors said in Vietnamese (its help stays as written)."""
+
+    _WORDS = (
+        ("the following arguments are required:", "thiếu:"),
+        ("invalid choice:", "không có lệnh hay lựa chọn"),
+        ("choose from", "chọn một trong"),
+        ("unrecognized arguments:", "không hiểu:"),
+        ("expected one argument", "cần một giá trị sau nó"),
+        ("invalid int value:", "phải là một số nguyên, bạn gõ"),
+    )
+
+    def error(self, message: str) -> NoReturn:
+        for english, vietnamese in self._WORDS:
+            message = message.replace(english, vietnamese)
+        message = message.replace("argument ", "")
+        self.exit(2, f"{self.prog}: {message}\n(xem: {self.prog} --help)\n")
+
+
 def _with_common(add_parser, common: argparse.ArgumentParser):
     def add(name: str, **kwargs):
         return add_parser(name, parents=[common], **kwargs)
@@ -170,8 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--config", default=argparse.SUPPRESS, help="config YAML (default: built-in defaults)"
     )
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__, parents=[common])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m bot", description=__doc__, parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="LỆNH")
     sub.add_parser = _with_common(sub.add_parser, common)  # type: ignore[method-assign]
 
     chat = sub.add_parser("chat", help="talk to the bot in this terminal")
@@ -188,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     kb = sub.add_parser("kb", help="check or test the knowledge base")
-    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="LỆNH")
     kb_sub.add_parser = _with_common(kb_sub.add_parser, common)  # type: ignore[method-assign]
     check = kb_sub.add_parser("check", help="validate the knowledge folder")
     check.add_argument("path", nargs="?")
@@ -201,14 +293,16 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.set_defaults(func=cmd_kb_coverage)
 
     log = sub.add_parser("log", help="interaction log maintenance")
-    log_sub = log.add_subparsers(dest="log_command", required=True)
+    log_sub = log.add_subparsers(dest="log_command", required=True, metavar="LỆNH")
     log_sub.add_parser = _with_common(log_sub.add_parser, common)  # type: ignore[method-assign]
     purge = log_sub.add_parser("purge", help="delete rows older than the retention")
-    purge.add_argument("--days", type=int, help="override privacy.retention_days")
+    purge.add_argument("--days", type=_day_count(0, "--days 90 xoá các dòng cũ hơn 90 ngày"),
+                       help="override privacy.retention_days (0: all)")
+    purge.add_argument("--yes", action="store_true", help="with --days 0: do not ask first")
     purge.set_defaults(func=cmd_log_purge)
 
     report = sub.add_parser("report", help="staff report from the interaction log")
-    report.add_argument("--days", type=int, default=7)
+    report.add_argument("--days", type=_day_count(1, "--days 7 cho 7 ngày gần nhất"), default=7)
     report.add_argument("--csv", help="also write the report's tables to this CSV file")
     report.set_defaults(func=cmd_report)
     return parser
@@ -218,11 +312,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # `report | head` closed the pipe: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ConfigError as exc:
-        print("config error:\n" + "\n".join(exc.issues), file=sys.stderr)
+        print("Lỗi cấu hình:\n" + "\n".join(exc.issues), file=sys.stderr)
         return 2
     except KnowledgeError as exc:
-        print("knowledge error:\n" + "\n".join(exc.issues), file=sys.stderr)
+        print("Lỗi kho kiến thức:\n" + "\n".join(exc.issues), file=sys.stderr)
         return 2
 
 

@@ -8,6 +8,7 @@ and `admins` are a fixed contract with other tools. Secrets (`TELEGRAM_BOT_TOKEN
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +20,8 @@ from bot.core.yamlfile import IssuesError, YamlSyntaxError, format_validation_er
 from bot.privacy import MIN_SECRET_LENGTH
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The shape of a token from @BotFather: the bot's numeric id, a colon, a long secret.
+TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 
 
 class ConfigError(IssuesError):
@@ -81,7 +84,7 @@ class MatchingSettings(_Section):
     @model_validator(mode="after")
     def _low_below_high(self) -> MatchingSettings:
         if self.low_threshold > self.high_threshold:
-            raise ValueError("low_threshold must not be above high_threshold")
+            raise ValueError("low_threshold không được lớn hơn high_threshold")
         return self
 
     @property
@@ -90,7 +93,8 @@ class MatchingSettings(_Section):
 
 
 class StorageSettings(_Section):
-    database: Path = Path("data/interactions.sqlite3")
+    # Under the project, not the current folder: a chat started elsewhere writes no ./data/.
+    database: Path = PROJECT_ROOT / "data" / "interactions.sqlite3"
     queue_size: int = Field(10_000, ge=10)
 
 
@@ -140,13 +144,22 @@ class Settings(_Section):
             )
             if value is None or not value.get_secret_value()
         ]
-        problems = [f"environment variable {n} is required to run on Telegram" for n in missing]
+        problems = [
+            f"cần đặt biến môi trường {name} để chạy trên Telegram (xem README.md, "
+            f"phần Run it on Telegram)" for name in missing
+        ]
+        token = self.telegram_token.get_secret_value().strip() if self.telegram_token else ""
+        if token and not TOKEN_SHAPE.fullmatch(token):
+            problems.append(
+                "TELEGRAM_BOT_TOKEN không giống token Telegram (dạng 123456789:ABC..., số, dấu "
+                "hai chấm, rồi ít nhất 30 chữ): chép lại nguyên token mà @BotFather đưa"
+            )
         secret = self.hash_secret.get_secret_value() if self.hash_secret else ""
         if secret and len(secret) < MIN_SECRET_LENGTH:
             # A short secret is found by brute force from one's own row, then every id with it.
             problems.append(
-                f"BOT_HASH_SECRET has {len(secret)} characters; it needs at least "
-                f"{MIN_SECRET_LENGTH} (make one with: openssl rand -hex 32)"
+                f"BOT_HASH_SECRET chỉ có {len(secret)} ký tự, cần ít nhất {MIN_SECRET_LENGTH} "
+                f"(tạo một chuỗi bằng lệnh: openssl rand -hex 32)"
             )
         if self.telegram.mode == "webhook" and not self.telegram.webhook.secret_token:
             problems.append(WEBHOOK_SECRET_REQUIRED)
@@ -163,6 +176,9 @@ def load_settings(path: Path | str | None = None, env: dict[str, str] | None = N
     data: dict = {}
     if path is not None:
         path = Path(path)
+        if not path.is_file():
+            raise ConfigError([f"{path}:1: (tệp): không có tệp cấu hình này: kiểm tra đường dẫn "
+                               f"sau --config (mẫu: cp config.example.yaml config.yaml)"])
         try:
             doc = load_located(path)
         except YamlSyntaxError as exc:
@@ -170,10 +186,12 @@ def load_settings(path: Path | str | None = None, env: dict[str, str] | None = N
         if doc.data is None:
             doc.data = {}
         if not isinstance(doc.data, dict):
-            raise ConfigError([f"{path}:1: (file): the config must be a mapping of keys"])
+            raise ConfigError([f"{path}:1: (tệp): tệp cấu hình phải là các dòng `khoá: giá trị` "
+                               f"(xem config.example.yaml)"])
         for key in _SECRET_KEYS & doc.data.keys():
             raise ConfigError(
-                [f"{path}:{doc.line((key,))}: {key}: secrets come from the environment only"]
+                [f"{path}:{doc.line((key,))}: {key}: không ghi bí mật vào tệp cấu hình: đặt nó "
+                 f"bằng biến môi trường (TELEGRAM_BOT_TOKEN, BOT_HASH_SECRET) và xoá dòng này"]
             )
         try:
             Settings.model_validate(doc.data)

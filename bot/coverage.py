@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.core.knowledge import AUDIENCES, KnowledgeBase
 
 BEGIN = "<!-- coverage:begin -->"
@@ -36,3 +38,19 @@ def coverage_table(kb: KnowledgeBase) -> str:
         rows.append("| " + " | ".join(row) + " |")
     rows.append(END)
     return "\n".join(rows)
+
+
+def stale_table_warning(readme: Path, kb: KnowledgeBase) -> str | None:
+    """A warning when the table between the markers of `readme` is not the current one."""
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if BEGIN not in text or END not in text:
+        return None
+    shown = text[text.index(BEGIN) : text.index(END) + len(END)]
+    if shown == coverage_table(kb):
+        return None
+    line = text[: text.index(BEGIN)].count("\n") + 1
+    return (f"{readme}:{line}: bảng Độ phủ chưa khớp với các mục hiện có: chạy "
+            f".venv/bin/python -m bot kb coverage và dán bảng nó in ra vào đây")

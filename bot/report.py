@@ -33,6 +33,15 @@ UNANSWERED_BANDS = ("fallback", "did-you-mean")
 GROUP_SIMILARITY = 70  # token_sort_ratio on normalised text; 70 joins rephrasings, not topics
 MAX_GROUP_SEEDS = 200  # bounds clustering work: seeds are the most frequent distinct messages
 MAX_GROUP_TEXTS = 3000  # distinct wordings considered, most frequent first (rarer ones are noise)
+# A fallback names its nearest entry only from this score: below it the message is most likely
+# out of scope ("giá vàng hôm nay" scores about 20), and adding it to an entry would be wrong.
+NEAR_ENTRY_SCORE = 25.0
+
+
+def is_question(message: str) -> bool:
+    """False for a bare number (a menu pick) or a command: not a question staff should answer."""
+    text = message.strip()
+    return bool(text) and not text.startswith("/") and not text.replace(" ", "").isdigit()
 
 
 @dataclass(frozen=True)
@@ -146,7 +155,9 @@ def build_report(
         raise ValueError("days must be >= 1")
     db_path = Path(db_path)
     if not db_path.exists():
-        raise FileNotFoundError(f"no interaction log at {db_path}")
+        raise FileNotFoundError(
+            f"chưa có nhật ký tương tác ở {db_path}: nhật ký được tạo khi bot trả lời tin nhắn "
+            f"đầu tiên (chat hoặc run); kiểm tra storage.database trong tệp cấu hình")
     now = time.time() if now is None else now
     offset = utc_offset_hours * 3600
     today_start = int((now + offset) // 86400 * 86400 - offset)
@@ -191,11 +202,17 @@ def build_report(
             "SELECT COALESCE(SUM(helpful = 1), 0), COALESCE(SUM(helpful = 0), 0)"
             " FROM exchanges WHERE hour_ts >= ?"
         )[0]
-        unanswered_rows = query(
-            "SELECT message, suggestion_id, COUNT(*) FROM exchanges"
-            " WHERE hour_ts >= ? AND urgent = 0 AND band IN ('fallback', 'did-you-mean')"
-            " GROUP BY 1, 2"
-        )
+        unanswered_rows = [
+            row
+            for row in query(
+                "SELECT message, CASE WHEN band = 'did-you-mean' OR score >= ?2"
+                " THEN suggestion_id END, COUNT(*) FROM exchanges"
+                " WHERE hour_ts >= ?1 AND urgent = 0 AND band IN ('fallback', 'did-you-mean')"
+                " GROUP BY 1, 2",
+                NEAR_ENTRY_SCORE,
+            )
+            if is_question(row[0])
+        ]
         staff_line = read_counts(con, start)
     finally:
         con.close()
@@ -236,7 +253,8 @@ def render_text(report: Report, names: dict[str, str] | None = None) -> str:
         return f"{names[ident]} ({ident})" if ident in names else ident
 
     lines = [
-        f"BÁO CÁO TƯƠNG TÁC {report.since} → {report.until} ({report.days} ngày)",
+        f"BÁO CÁO TƯƠNG TÁC {report.since} → {report.until} ({report.days} ngày, "
+        f"ngày giờ theo giờ Việt Nam, UTC+{UTC_OFFSET_HOURS})",
         f"Tổng số tin nhắn: {report.total}",
         "",
         "Tin nhắn theo ngày:",
@@ -336,11 +354,20 @@ def run_report(
     out = out or sys.stdout
     try:
         report = build_report(Path(db_path), days)
-    except (FileNotFoundError, sqlite3.Error) as exc:
+    except FileNotFoundError as exc:
         print(f"Không đọc được nhật ký tương tác: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        print(f"Không đọc được nhật ký tương tác {db_path} (tệp hỏng hoặc không phải nhật ký "
+              f"của bot; chi tiết: {exc})", file=sys.stderr)
         return 1
     out.write(render_text(report, names))
     if csv_path is not None:
-        write_csv(report, Path(csv_path))
+        try:
+            write_csv(report, Path(csv_path))
+        except OSError as exc:
+            print(f"Không ghi được tệp CSV {csv_path}: kiểm tra thư mục có tồn tại và có quyền "
+                  f"ghi không (mã lỗi {exc.errno})", file=sys.stderr)
+            return 1
         out.write(f"Đã ghi CSV: {csv_path}\n")
     return 0

@@ -67,7 +67,7 @@ def test_kb_check_passes_on_bundled_knowledge():
     result = run_bot("kb", "check")
     assert result.returncode == 0, result.stdout
     last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith("knowledge: ") and last.endswith(" files: OK")
+    assert last.startswith("kho kiến thức: ") and last.endswith(": ĐẠT")
 
 
 def test_kb_check_names_file_line_and_field_of_a_broken_copy(tmp_path):
@@ -80,13 +80,13 @@ def test_kb_check_names_file_line_and_field_of_a_broken_copy(tmp_path):
     )
     result = run_bot("kb", "check", str(copy))
     assert result.returncode == 1
-    assert f"{broken}:1: hong: sources: required field is missing" in result.stdout
+    assert f"{broken}:1: hong: sources: thiếu trường bắt buộc" in result.stdout
 
 
 def test_kb_test_routes_every_question_and_danger_example():
     result = run_bot("kb", "test")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert result.stdout.strip().splitlines()[-1].endswith("0 landed elsewhere: OK")
+    assert result.stdout.strip().splitlines()[-1].endswith("0 tin đi sai chỗ: ĐẠT")
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_terminal_reload_keeps_last_good_knowledge(tmp_path, responder):
     (copy / "entries" / "hong.yaml").write_text("- id: [\n", encoding="utf-8")
     answer = chat.handle("/reload")
     assert responder.ui.reload_failed in answer
-    assert "hong.yaml:2: YAML syntax error" in answer
+    assert "hong.yaml:2: (tệp): lỗi cú pháp YAML" in answer
     assert chat.responder is responder
     assert "111" in chat.handle("tổng đài bảo vệ trẻ em số mấy")
     (copy / "entries" / "hong.yaml").unlink()

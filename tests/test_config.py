@@ -6,6 +6,8 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"  # shaped like a @BotFather token
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.yaml"
@@ -43,19 +45,19 @@ def test_environment_supplies_secrets_and_overrides_base_url(tmp_path):
     path = write(tmp_path, "telegram:\n  base_url: http://example.invalid/bot\n")
     env = {
         "TELEGRAM_BASE_URL": "http://127.0.0.1:8081/bot",
-        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
         "BOT_HASH_SECRET": "s3cret-" + "x" * 32,
     }
     settings = load_settings(path, env=env)
     assert settings.telegram.base_url == "http://127.0.0.1:8081/bot"
-    assert settings.telegram_token.get_secret_value() == "123:abc"
-    assert "123:abc" not in repr(settings)
-    assert "123:abc" not in settings.model_dump_json()
+    assert settings.telegram_token.get_secret_value() == TOKEN
+    assert TOKEN not in repr(settings)
+    assert TOKEN not in settings.model_dump_json()
     settings.require_telegram_secrets()
 
 
 def test_missing_secrets_are_named():
-    settings = load_settings(None, env={"TELEGRAM_BOT_TOKEN": "123:abc"})
+    settings = load_settings(None, env={"TELEGRAM_BOT_TOKEN": TOKEN})
     with pytest.raises(ConfigError) as info:
         settings.require_telegram_secrets()
     assert "BOT_HASH_SECRET" in str(info.value)
@@ -66,7 +68,8 @@ def test_unknown_key_names_key_and_line(tmp_path):
     path = write(tmp_path, "telegram:\n  mode: polling\n  bse_url: http://x/bot\n")
     with pytest.raises(ConfigError) as info:
         load_settings(path, env={})
-    assert info.value.issues == [f"{path}:3: telegram.bse_url: unknown key"]
+    assert len(info.value.issues) == 1
+    assert info.value.issues[0].startswith(f"{path}:3: telegram.bse_url: tên khoá lạ")
 
 
 def test_wrong_type_names_key_and_line(tmp_path):
@@ -115,11 +118,28 @@ def test_example_config_documents_the_real_defaults():
     assert from_example.storage.queue_size == defaults.storage.queue_size
 
 
+@pytest.mark.parametrize("token", ["x", "123:abc", "abc:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"])
+def test_a_token_not_shaped_like_telegrams_is_refused_at_start(token):
+    env = {"TELEGRAM_BOT_TOKEN": token, "BOT_HASH_SECRET": "s" * 32}
+    settings = load_settings(None, env=env)
+    with pytest.raises(ConfigError) as info:
+        settings.require_telegram_secrets()
+    assert "TELEGRAM_BOT_TOKEN không giống token Telegram" in str(info.value)
+    assert token not in str(info.value)
+
+
 def test_a_short_hash_secret_is_refused_with_the_fix():
     """A short secret can be brute-forced from one's own row, and then every user's id."""
-    env = {"TELEGRAM_BOT_TOKEN": "123:abc", "BOT_HASH_SECRET": "ab"}
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_HASH_SECRET": "ab"}
     settings = load_settings(None, env=env)
     with pytest.raises(ConfigError) as info:
         settings.require_telegram_secrets()
     assert "BOT_HASH_SECRET" in str(info.value) and "32" in str(info.value)
     assert "openssl rand -hex 32" in str(info.value)
+
+
+def test_a_missing_config_file_is_named_plainly(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path / "khong-co.yaml", env={})
+    assert "không có tệp cấu hình này" in str(info.value)
+    assert "Errno" not in str(info.value)

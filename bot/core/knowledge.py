@@ -54,7 +54,8 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max
 def _fits_in_a_message(value: str | None) -> str | None:
     if value is not None and len(value) > TELEGRAM_MESSAGE_LIMIT:
         raise ValueError(
-            f"answer has {len(value)} characters, over Telegram's {TELEGRAM_MESSAGE_LIMIT}"
+            f"câu trả lời dài {len(value)} ký tự, quá giới hạn {TELEGRAM_MESSAGE_LIMIT} ký tự "
+            "của Telegram: hãy rút ngắn (nên dưới 900 ký tự)"
         )
     return value
 
@@ -136,6 +137,22 @@ class SmallTalk(_Strict):
     reply: Text
 
 
+class TerminalTexts(_Strict):
+    """Words only the terminal chat shows (it has no buttons: choices are typed numbers)."""
+
+    hint: Text  # the terminal's commands, after the welcome and /help
+    you: Text  # the prompt before what the user types
+    bot: Text  # and before the bot's answer
+    role_question: Text  # before the numbered roles
+    role_unknown: Text  # {choice}
+    topic_choices: Text
+    wrong_number: Text  # {number}, {count}
+    xoa_done: Text  # {rows}
+    xoa_no_log: Text
+    log_where: Text  # {path}
+    goodbye: Text
+
+
 class UiTexts(_Strict):
     """Every word a user reads that is not an entry answer, so staff can reword it."""
 
@@ -146,8 +163,6 @@ class UiTexts(_Strict):
     role_buttons: RoleTexts
     role_set: RoleTexts
     topics_intro: Text
-    terminal_you: Text  # the terminal chat's prompt before what the user types
-    terminal_bot: Text  # and before the bot's answer
     audience_names: RoleTexts
     topics: list[Topic] = Field(min_length=1)  # every topic tag, in the order staff read them
     topic_empty: Text
@@ -172,7 +187,7 @@ class UiTexts(_Strict):
     check_line: Text
     check_button_child: Text
     check_button_adult: Text
-    terminal_hint: Text
+    terminal: TerminalTexts
     report: ReportTexts  # the guided report (/baotin)
     counsel: CounselTexts  # the anonymous line to staff (/gapnguoi)
     smalltalk: list[SmallTalk] = Field(default_factory=list)
@@ -203,6 +218,8 @@ class KnowledgeBase:
     privacy: PrivacyLists
     files: list[Path] = field(default_factory=list)
     triage_examples: list[ExampleSet] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # accepted, but staff should look
+    question_lines: dict[tuple[str, int], str] = field(default_factory=dict)  # "file:line"
 
     @property
     def question_count(self) -> int:
@@ -230,7 +247,7 @@ def _entry_label(data: Any) -> Any:
         if loc and isinstance(loc[0], int):
             item = data[loc[0]] if isinstance(data, list) and loc[0] < len(data) else None
             ident = item.get("id") if isinstance(item, dict) else None
-            return (str(ident) if ident else f"entry #{loc[0] + 1}"), loc[1:]
+            return (str(ident) if ident else f"mục thứ {loc[0] + 1}"), loc[1:]
         return None, loc
 
     return label
@@ -240,7 +257,7 @@ def _load_model(
     path: Path, model: type[M], issues: list[str]
 ) -> tuple[LocatedYaml | None, M | None]:
     if not path.is_file():
-        issues.append(f"{path}:1: (file): file is missing")
+        issues.append(f"{path}:1: (tệp): thiếu tệp này: hãy lấy lại tệp từ kho mã")
         return None, None
     try:
         doc = load_located(path)
@@ -266,7 +283,10 @@ def _load_entries(
     if doc.data is None:
         return doc, []
     if not isinstance(doc.data, list):
-        issues.append(f"{path}:1: (file): an entries file must be a list of entries (- id: ...)")
+        issues.append(
+            f"{path}:1: (tệp): tệp mục hỏi–đáp phải là một danh sách, "
+            "mỗi mục bắt đầu bằng `- id: ...`"
+        )
         return doc, []
     entries: list[tuple[int, Entry]] = []
     for index, item in enumerate(doc.data):
@@ -287,46 +307,55 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
     root = Path(root)
     issues: list[str] = []
     if not root.is_dir():
-        raise KnowledgeError([f"{root}:1: (folder): knowledge folder not found"])
+        raise KnowledgeError([f"{root}:1: (thư mục): không tìm thấy thư mục kho kiến thức"])
     entries: dict[str, Entry] = {}
     where: dict[str, tuple[LocatedYaml, int]] = {}
     files = entry_files(root)
     if not files:
-        issues.append(f"{root / 'entries'}:1: (folder): no entries/*.yaml files")
+        issues.append(f"{root / 'entries'}:1: (thư mục): không có tệp entries/*.yaml nào")
+    entries_complete = True  # every entries file parsed, so every id and tag is known
+    known_ids: set[str] = set()  # ids written in the files, also those of invalid entries
+    known_tags: set[str] = set()
     for path in files:
         doc, loaded = _load_entries(path, issues)
-        if doc is None:  # a YAML syntax error, already listed
+        if doc is None or not isinstance(doc.data, list | None):
+            entries_complete = False  # a YAML syntax error, already listed
             continue
+        for item in doc.data or ():
+            if isinstance(item, dict):
+                known_ids.add(str(item.get("id")))
+                tags = item.get("tags")
+                if isinstance(tags, list):
+                    known_tags.update(str(tag) for tag in tags)
         for index, entry in loaded:
             if entry.id in entries:
-                first_doc, first_index = where[entry.id]
-                issues.append(
-                    f"{path}:{doc.line((index, 'id'))}: {entry.id}: id: duplicate id, already used "
-                    f"at {first_doc.path}:{first_doc.line((first_index, 'id'))}"
-                )
+                issues.append(_duplicate(entry.id, where[entry.id], (doc, index)))
                 continue
             entries[entry.id] = entry
             where[entry.id] = (doc, index)
-    for entry_id, entry in entries.items():
+    # A file that does not parse leaves its entries unknown: checks that look entries up by id
+    # or tag would report follow-on problems in files nobody touched, so they wait for the fix.
+    for entry_id, entry in entries.items() if entries_complete else ():
         doc, index = where[entry_id]
         for position, target in enumerate(entry.related):
-            if target not in entries:
+            if target not in known_ids:
                 line = doc.line((index, "related", position))
                 issues.append(
-                    f"{doc.path}:{line}: {entry_id}: related: no entry with id '{target}'"
+                    f"{doc.path}:{line}: {entry_id}: related: không có mục nào mang id "
+                    f"'{target}': kiểm tra chính tả id, hoặc xoá nó khỏi related"
                 )
     _, lexicon = _load_model(root / "lexicon.yaml", Lexicon, issues)
     _, hotlines = _load_model(root / "hotlines.yaml", HotlinesFile, issues)
     ui_doc, ui = _load_model(root / "ui.yaml", UiTexts, issues)
     danger_doc, danger = _load_model(root / "danger.yaml", DangerFile, issues)
     _, privacy = _load_model(root / "privacy.yaml", PrivacyLists, issues)
-    if ui is not None and ui_doc is not None and entries:
-        tags = {tag for entry in entries.values() for tag in entry.tags}
+    if ui is not None and ui_doc is not None and entries and entries_complete:
         for index, topic in enumerate(ui.topics):
-            if topic.tag not in tags:
+            if topic.tag not in known_tags:
                 issues.append(
                     f"{ui_doc.path}:{ui_doc.line(('topics', index, 'tag'))}: topics.{index}.tag: "
-                    f"tag '{topic.tag}' is on no entry, so its menu would be empty"
+                    f"chưa mục nào có tag '{topic.tag}', nên menu chủ đề này sẽ trống: "
+                    f"thêm tag này vào ít nhất một mục"
                 )
     if ui is not None and ui_doc is not None and danger is not None:
         for code in ui.report.harm.options:
@@ -335,13 +364,13 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     f"{ui_doc.path}:{ui_doc.line(('report', 'harm', 'options', code))}: "
                     f"report.harm.options.{code}: no danger category '{code}' in danger.yaml"
                 )
-    if danger is not None and danger_doc is not None:
+    if danger is not None and danger_doc is not None and entries_complete:
         for loc, entry_id in _danger_entry_ids(danger):
-            if entry_id not in entries:
+            if entry_id not in known_ids:
                 field = ".".join(str(part) for part in loc)
                 issues.append(
                     f"{danger_doc.path}:{danger_doc.line(loc)}: {field}: "
-                    f"no entry with id '{entry_id}'"
+                    f"không có mục nào mang id '{entry_id}': kiểm tra chính tả id"
                 )
     if danger is not None and danger_doc is not None and hotlines is not None:
         issues.extend(_unknown_numbers(danger, danger_doc, hotlines.hotlines))
@@ -360,6 +389,16 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         or privacy is None
     ):
         raise KnowledgeError(issues)
+    warnings = []
+    topic_tags = {topic.tag for topic in ui.topics}
+    for entry_id, (doc, index) in where.items():
+        for position, tag in enumerate(entries[entry_id].tags):
+            if tag not in topic_tags:
+                warnings.append(
+                    f"{doc.path}:{doc.line((index, 'tags', position))}: {entry_id}: tags: "
+                    f"tag '{tag}' không có trong ui.yaml (topics): kiểm tra chính tả, hoặc "
+                    f"khai báo chủ đề mới trong ui.yaml"
+                )
     return KnowledgeBase(
         entries=entries,
         hotlines=hotlines.hotlines,
@@ -369,6 +408,33 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         privacy=privacy,
         files=[*files, *(root / name for name in _SIDE_FILES), *example_files],
         triage_examples=example_sets,
+        warnings=warnings,
+        question_lines={
+            (entry_id, number): f"{doc.path}:{doc.line((index, 'questions', number))}"
+            for entry_id, (doc, index) in where.items()
+            for number in range(len(entries[entry_id].questions))
+        },
+    )
+
+
+def _duplicate(
+    entry_id: str, first: tuple[LocatedYaml, int], second: tuple[LocatedYaml, int]
+) -> str:
+    """Report a duplicate id at the copy just added: in the file edited last, else the later one.
+    """
+    def mtime(doc: LocatedYaml) -> float:
+        try:
+            return doc.path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    old, new = first, second
+    if first[0].path != second[0].path and mtime(first[0]) > mtime(second[0]):
+        old, new = second, first
+    (new_doc, new_index), (old_doc, old_index) = new, old
+    return (
+        f"{new_doc.path}:{new_doc.line((new_index, 'id'))}: {entry_id}: id: id này đã có ở "
+        f"{old_doc.path}:{old_doc.line((old_index, 'id'))}: đặt một id khác (mỗi mục một id riêng)"
     )
 
 

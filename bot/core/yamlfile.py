@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from bot.core.staffmessages import plain_errors, plain_yaml_problem
+
 Loc = tuple[Any, ...]
 
 # A knowledge file is a few tens of kilobytes; an alias bomb is a few hundred bytes that expand
@@ -134,6 +136,15 @@ def _check_tree(path: Path, root: yaml.Node) -> None:
                 stack.append((child, False))
 
 
+def _date_as_written(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """Dates stay as written: pydantic checks them, so `2026-13-01` gets the plain "ngày phải
+    viết năm-tháng-ngày" message instead of a crash while parsing."""
+    return loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
+
+
+_LimitedLoader.add_constructor("tag:yaml.org,2002:timestamp", _date_as_written)
+
+
 def load_located(path: Path) -> LocatedYaml:
     """Parse `path`; raise YamlSyntaxError naming file and line when it is not valid YAML,
     too large, or built from too many or recursive aliases."""
@@ -145,7 +156,9 @@ def load_located(path: Path) -> LocatedYaml:
             )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise YamlSyntaxError(f"{path}:1: cannot read file: {exc}") from exc
+        raise YamlSyntaxError(
+            f"{path}:1: (tệp): không đọc được tệp (tệp phải là văn bản UTF-8): {exc}"
+        ) from exc
     try:
         loader = _LimitedLoader(text)
         try:
@@ -159,11 +172,18 @@ def load_located(path: Path) -> LocatedYaml:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = exc.problem or str(exc)
-        raise YamlSyntaxError(f"{path}:{line}: YAML syntax error: {problem}") from exc
+        raise YamlSyntaxError(
+            f"{path}:{line}: (tệp): lỗi cú pháp YAML ở dòng này hoặc dòng ngay trên: "
+            f"{plain_yaml_problem(problem)}"
+        ) from exc
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"{path}:1: YAML error: {exc}") from exc
+        raise YamlSyntaxError(
+            f"{path}:1: (tệp): lỗi cú pháp YAML: {plain_yaml_problem(str(exc))}"
+        ) from exc
     except (RecursionError, ValueError, TypeError) as exc:
-        raise YamlSyntaxError(f"{path}:1: YAML error: {type(exc).__name__}: {exc}") from exc
+        raise YamlSyntaxError(
+            f"{path}:1: (tệp): lỗi YAML: {type(exc).__name__}: {exc}"
+        ) from exc
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines)
@@ -177,21 +197,20 @@ def format_validation_error(
     offset: Loc = (),
     label: Callable[[Loc], tuple[str | None, Loc]] | None = None,
 ) -> list[str]:
-    """Render each pydantic error as `file:line: [id: ]field: message`.
+    """Render each pydantic error as `file:line: [id: ]field: message`, the message in plain
+    Vietnamese (bot.core.staffmessages).
 
     `offset` is prepended to the error's loc to find it in the file (when a sub-tree was
     validated); `label` splits a loc into an item label (an entry id) and the field path.
     """
+    data: Any = doc.data
+    for part in offset:  # the sub-tree that was validated
+        data = data[part] if isinstance(data, (dict, list)) else None
     issues = []
-    for item in error.errors():
-        loc = offset + tuple(item["loc"])
+    for error_loc, message in plain_errors(data, error.errors()):
+        loc = offset + error_loc
         who, field_loc = label(loc) if label else (None, loc)
-        field = ".".join(str(part) for part in field_loc) or "(file)"
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif item["type"] == "missing":
-            message = "required field is missing"
+        field = ".".join(str(part) for part in field_loc) or "(tệp)"
         prefix = f"{doc.path}:{doc.line(loc)}: "
         if who:
             prefix += f"{who}: "
