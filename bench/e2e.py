@@ -254,7 +254,7 @@ async def measure(kind: str, messages: list[tuple[int, str]], parts: list[int],
     await server.stdin.drain()
     port = (await _line(server.stdout, 30))["port"]
     base_url = f"http://127.0.0.1:{port}/bot"
-    env = dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN, BOT_HASH_SECRET="bench-secret",
+    env = dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN, BOT_HASH_SECRET="bench-hash-secret-of-at-least-32-characters",
                PTB_TIMEDELTA="true")
     if kind.startswith("echo"):
         cmd = [sys.executable, __file__, "--child-echo", base_url,
