@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 TOKEN = "123456789:BENCH-token_abcdefghijklmnopqrstuvwxyz0123"
+HASH_SECRET = "bench-hash-secret-of-at-least-32-characters"  # shorter ones are refused
 ALERT_CHAT = -100_555
 FIRST_CHAT = 10_000
 # The realistic mix: shares of the burst (they sum to 1).
@@ -254,7 +255,7 @@ async def measure(kind: str, messages: list[tuple[int, str]], parts: list[int],
     await server.stdin.drain()
     port = (await _line(server.stdout, 30))["port"]
     base_url = f"http://127.0.0.1:{port}/bot"
-    env = dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN, BOT_HASH_SECRET="bench-hash-secret-of-at-least-32-characters",
+    env = dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN, BOT_HASH_SECRET=HASH_SECRET,
                PTB_TIMEDELTA="true")
     if kind.startswith("echo"):
         cmd = [sys.executable, __file__, "--child-echo", base_url,
