@@ -32,11 +32,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from bot.core.matching import Hit  # the same result type as today's ranker
 from bot.core.text import Normalised, Normaliser, fold
 
 DEFAULT_HIGH = 43.0
@@ -59,8 +60,6 @@ TIE_CAP = DEFAULT_HIGH - 0.5  # ...its score is capped here, so the user gets "d
 BM25_K1 = 1.2
 BM25_B = 0.5
 
-Band = Literal["answer", "did-you-mean", "fallback"]
-
 
 class EntryLike(Protocol):
     id: str
@@ -72,27 +71,6 @@ class EntryLike(Protocol):
 
 _IY_RE = re.compile(r"^([^aeiouy]+)([yýỳỷỹỵ])$")
 _Y_TO_I = str.maketrans("yýỳỷỹỵ", "iíìỉĩị")
-
-
-@dataclass(frozen=True)
-class Hit:
-    entry_id: str
-    score: float  # 0-100
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    high: float = DEFAULT_HIGH
-    low: float = DEFAULT_LOW
-
-
-def band(score: float, thresholds: Thresholds) -> Band:
-    """Answer above `high`, offer choices from `low` up to `high`, fall back below `low`."""
-    if score >= thresholds.high:
-        return "answer"
-    if score >= thresholds.low:
-        return "did-you-mean"
-    return "fallback"
 
 
 @lru_cache(maxsize=100_000)
