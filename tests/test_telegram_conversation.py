@@ -409,3 +409,40 @@ async def test_stats_gives_the_days_figures_to_admins_only(bot: RunningBot) -> N
     assert figures["messages"] == 2
     assert str(figures["messages"]) in stats.text and "?" not in stats.text
 
+
+
+DOUBTFUL = ["dạo này e hay bị chú hàng xóm nhìn chằm chằm, e thấy sợ sợ",
+            "bạn e mấy hôm nay ko đi học, hỏi thì bạn ấy bảo ở nhà bị nhốt",
+            "e ko muốn về nhà chút nào"]
+
+
+async def test_check_reply_is_one_message_and_its_button_brings_the_urgent_card_and_one_alert(
+    start_bot,  # type: ignore[no-untyped-def]
+) -> None:
+    bot: RunningBot = await start_bot(alerts={"chat_id": ALERT_CHAT_ID})
+    api, responder, ui = bot.api, bot.state.responder, bot.ui
+    text = next((t for t in DOUBTFUL if responder.respond(t).check), None)
+    assert text is not None, "none of the doubtful messages gets the check line"
+    expected = responder.respond(text)
+    api.message(CHAT, text)
+    (answer,) = await api.wait_sent(CHAT, 1)
+    await api.settle()
+    assert len(api.sent_to(CHAT)) == 1  # the answer and the 111 line come as one message
+    assert answer.text.endswith(html.escape(ui.check_line, quote=False))
+    assert api.sent_to(ALERT_CHAT_ID) == []  # doubt alone alerts nobody
+    button = answer.buttons()[0]
+    assert button["text"] == ui.check_button_child
+    assert expected.check_button is not None
+
+    api.press(answer, button["callback_data"])
+    sent = await api.wait_sent(CHAT, 2)
+    card = responder.urgent_card(expected.check_button.category)
+    assert sent[1].text == shown(responder, card)[0]
+    assert "111" in sent[1].text and sent[1].buttons() == []
+    alerts = await api.wait_sent(ALERT_CHAT_ID, 1)
+    assert html.escape(ui.check_button_child, quote=False) in alerts[0].text
+
+    api.press(answer, button["callback_data"])  # pressed again: the card again, no new alert
+    await api.wait_sent(CHAT, 2 + len(card.parts))
+    await api.settle()
+    assert len(api.sent_to(ALERT_CHAT_ID)) == 1

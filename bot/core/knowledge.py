@@ -187,6 +187,7 @@ class UiTexts(_Strict):
     check_line: Text
     check_button_child: Text
     check_button_adult: Text
+    check_pressed_alert: Text  # the staff alert's "message" when the check button is pressed
     terminal: TerminalTexts
     report: ReportTexts  # the guided report (/baotin)
     counsel: CounselTexts  # the anonymous line to staff (/gapnguoi)

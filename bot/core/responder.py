@@ -33,6 +33,14 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class CheckButton:
+    """The check tier's button: its label for this reader, and the danger kind it confirms."""
+
+    label: str
+    category: str
+
+
+@dataclass(frozen=True)
 class Reply:
     """What the bot says to one message; `parts` are sent in order, urgent reply first, alone."""
 
@@ -47,6 +55,7 @@ class Reply:
     suggestions: tuple[Suggestion, ...] = ()
     related: tuple[Suggestion, ...] = ()
     nearest: str | None = None  # best candidate even when not confident (for staff reports)
+    check_button: CheckButton | None = None  # check tier only: "I am in danger" -> urgent card
 
     @property
     def text(self) -> str:
@@ -141,7 +150,7 @@ class Responder:
                                       audience)
         if tier == "check":
             return self._with_check(self._plain(message, hits, confidence, score, audience),
-                                    audience)
+                                    message, audience)
         return self._plain(message, hits, confidence, score, audience)
 
     def _tier(self, message: Normalised, audience: Audience | None
@@ -160,8 +169,14 @@ class Responder:
         clean = _clean_audience(audience)
         return self._urgent_reply(self.tiering.match_for(category, clean), None, 0.0, clean)
 
-    def _with_check(self, reply: Reply, audience: Audience | None) -> Reply:
-        return replace(reply, parts=(*reply.parts, self.ui.check_line), check=True, tier="check")
+    def _with_check(self, reply: Reply, message: Normalised, audience: Audience | None) -> Reply:
+        """The normal answer, the 111 line, and a button that turns it into the urgent card of
+        the most likely danger (only check replies pay for working that out)."""
+        category = self.tiering.confirm(message, audience).category
+        adult = audience in ("parent", "teacher")
+        label = self.ui.check_button_adult if adult else self.ui.check_button_child
+        return replace(reply, parts=(*reply.parts, self.ui.check_line), check=True, tier="check",
+                       check_button=CheckButton(label, category))
 
     def _plain(self, message: Normalised, hits: list[Hit], confidence: str, score: float,
                audience: Audience | None) -> Reply:

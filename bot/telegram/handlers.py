@@ -198,7 +198,9 @@ async def on_button(update: Update, context: BotContext) -> None:
                 await query.edit_message_reply_markup(kept)
         return
     await query.answer()
-    if prefix == tui.ROLE and fields and fields[0] in AUDIENCES:
+    if prefix == tui.CHECK and fields and fields[0] in responder.kb.danger.categories:
+        await _check_pressed(update, context, fields[0])
+    elif prefix == tui.ROLE and fields and fields[0] in AUDIENCES:
         role = fields[0]
         if context.user_data is not None:
             context.user_data.audience = role
@@ -216,6 +218,31 @@ async def on_button(update: Update, context: BotContext) -> None:
         ref = state.log.record(user.id, audience, title, reply) if user is not None else None
         await send_reply(update, context, reply, ref)
 
+
+
+async def _check_pressed(update: Update, context: BotContext, category: str) -> None:
+    """The check tier's button: the urgent card for the likely danger, the button removed, and
+    one staff alert per answer however often it is pressed (the message itself is not kept)."""
+    state = context.bot_data
+    responder = state.responder
+    ui = responder.ui
+    audience = context.audience
+    reply = responder.urgent_card(category, audience)
+    label = ui.check_button_adult if audience in ("parent", "teacher") else ui.check_button_child
+    user = update.effective_user
+    ref = state.log.record(user.id, audience, label, reply) if user is not None else None
+    await send_reply(update, context, reply, ref)
+    query = update.callback_query
+    pressed = query.message if query is not None else None
+    if query is not None and isinstance(pressed, Message):
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_reply_markup(
+                tui.without_feedback(pressed.reply_markup, tui.CHECK)
+            )
+    first = not isinstance(pressed, Message) or _first_alert(context, pressed.message_id)
+    if state.alerts is not None and first:
+        text = ui.check_pressed_alert.replace("{button}", label)
+        state.alerts.post(context.application, alert_text(responder, reply, text, audience, ref))
 
 
 async def on_error(update: object, context: BotContext) -> None:
