@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.core.reportlabels import load_report_labels  # noqa: E402
 from bot.core.responder import Reply, Suggestion  # noqa: E402
 from bot.report import build_report, render_text, write_csv  # noqa: E402
 from bot.store import InteractionLog  # noqa: E402
@@ -112,7 +113,7 @@ def main() -> None:
         for _ in range(5):
             started = time.perf_counter()
             report = build_report(db, days=30)
-            text = render_text(report)
+            text = render_text(report, load_report_labels(ROOT / "knowledge"))
             write_csv(report, Path(tmp) / "report.csv")
             timings.append(time.perf_counter() - started)
         print(

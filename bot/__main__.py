@@ -14,6 +14,7 @@ from typing import NoReturn
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.core.responder import Responder
+from bot.core.yamlfile import IssuesError
 from bot.services import build_services
 
 
@@ -203,16 +204,23 @@ def _fold_answer(text: str) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from bot.core.reportlabels import load_report_labels
     from bot.report import run_report
 
     settings = _settings(args)
+    try:  # the report's own words; a problem there is shown like any knowledge-base error
+        labels = load_report_labels(settings.knowledge.path)
+    except IssuesError as exc:
+        print("\n".join(exc.issues), file=sys.stderr)
+        return 1
     try:  # readable names for ids; the report still runs when the knowledge base is broken
         kb = _knowledge(settings)
         names = {entry_id: entry.title for entry_id, entry in kb.entries.items()}
         names |= {key: category.name for key, category in kb.danger.categories.items()}
     except KnowledgeError:
         names = {}
-    return run_report(settings.storage.database, days=args.days, csv_path=args.csv, names=names)
+    return run_report(settings.storage.database, labels, days=args.days, csv_path=args.csv,
+                      names=names)
 
 
 def _day_count(minimum: int, example: str):

@@ -18,6 +18,8 @@ from typing import TextIO
 
 from rapidfuzz import fuzz, process
 
+from bot.core.reportlabels import ReportLabels
+from bot.core.templates import fill
 from bot.core.text import canonical, fold
 from bot.helpcounts import read_counts
 from bot.store import UTC_OFFSET_HOURS
@@ -155,9 +157,7 @@ def build_report(
         raise ValueError("days must be >= 1")
     db_path = Path(db_path)
     if not db_path.exists():
-        raise FileNotFoundError(
-            f"chưa có nhật ký tương tác ở {db_path}: nhật ký được tạo khi bot trả lời tin nhắn "
-            f"đầu tiên (chat hoặc run); kiểm tra storage.database trong tệp cấu hình")
+        raise FileNotFoundError(str(db_path))
     now = time.time() if now is None else now
     offset = utc_offset_hours * 3600
     today_start = int((now + offset) // 86400 * 86400 - offset)
@@ -234,82 +234,61 @@ def build_report(
     )
 
 
-_BAND_LABELS = {
-    "answer": "trả lời được",
-    "did-you-mean": "gợi ý “có phải bạn muốn hỏi”",
-    "fallback": "không trả lời được",
-}
-
-
-def render_text(report: Report, names: dict[str, str] | None = None) -> str:
-    """The report as plain text for a terminal (Vietnamese: staff read it).
+def render_text(
+    report: Report, labels: ReportLabels, names: dict[str, str] | None = None
+) -> str:
+    """The report as plain text for a terminal, in the words of knowledge/report.yaml.
 
     `names` gives a readable name for category and entry ids (from the knowledge base), so
     staff see "Xâm hại tình dục" rather than only "sexual_abuse".
     """
     names = names or {}
+    nothing = f"  {labels.nothing}"
 
     def label(ident: str) -> str:
         return f"{names[ident]} ({ident})" if ident in names else ident
 
     lines = [
-        f"BÁO CÁO TƯƠNG TÁC {report.since} → {report.until} ({report.days} ngày, "
-        f"ngày giờ theo giờ Việt Nam, UTC+{UTC_OFFSET_HOURS})",
-        f"Tổng số tin nhắn: {report.total}",
+        fill(labels.title, since=report.since, until=report.until, days=report.days,
+             offset=UTC_OFFSET_HOURS),
+        fill(labels.total, total=report.total),
         "",
-        "Tin nhắn theo ngày:",
+        labels.per_day,
     ]
     lines += [f"  {day}  {count:>6}" for day, count in report.per_day]
-    lines += ["", "Tỉ lệ:"]
+    lines += ["", labels.shares]
     for band in BANDS:
         lines.append(
-            f"  {_BAND_LABELS[band]:<32} {report.bands.get(band, 0):>6}  ({report.share(band):.1%})"
+            f"  {labels.band(band):<32} {report.bands.get(band, 0):>6}  ({report.share(band):.1%})"
         )
     others = report.total - sum(report.bands.get(b, 0) for b in BANDS)
     if others:
-        lines.append(f"  {'khác (chào hỏi, ...)':<32} {others:>6}")
+        lines.append(f"  {labels.others:<32} {others:>6}")
     line = report.staff_line
     if line:
-        lines += [
-            "",
-            f"Nhắn tin với nhân viên tư vấn: {line.get('cases', 0)} ca, "
-            f"{line.get('relayed', 0)} tin nhắn chuyển qua lại, "
-            f"{line.get('first_replies', 0)} ca được trả lời, trung bình sau "
-            f"{line.get('first_reply_minutes', 0)} phút",
-        ]
-    lines += ["", "Trường hợp khẩn cấp theo loại:"]
+        lines += ["", fill(labels.staff_line, cases=line.get("cases", 0),
+                           relayed=line.get("relayed", 0),
+                           first_replies=line.get("first_replies", 0),
+                           minutes=line.get("first_reply_minutes", 0))]
+    lines += ["", labels.urgent]
+    lines += [f"  {label(cat):<48} {n:>6}" for cat, n in report.urgent_by_category] or [nothing]
+    lines += ["", labels.top_entries]
+    lines += [f"  {label(entry):<48} {n:>6}" for entry, n in report.top_entries] or [nothing]
+    lines += ["", fill(labels.not_helpful, helpful=report.feedback.get("helpful", 0),
+                       not_helpful=report.feedback.get("not_helpful", 0))]
     lines += [
-        f"  {label(cat):<48} {n:>6}" for cat, n in report.urgent_by_category
-    ] or ["  (không có)"]
-    lines += ["", "Mục được trả lời nhiều nhất:"]
-    lines += [
-        f"  {label(entry):<48} {n:>6}" for entry, n in report.top_entries
-    ] or ["  (không có)"]
-    lines += [
-        "",
-        f"Mục bị đánh giá “không hữu ích” nhiều nhất (tổng: {report.feedback.get('helpful', 0)}"
-        f" hữu ích, {report.feedback.get('not_helpful', 0)} không hữu ích):",
-    ]
-    lines += [
-        f"  {label(entry):<48} {bad:>4} không hữu ích / {good} hữu ích"
+        f"  {label(entry):<48} {fill(labels.not_helpful_row, bad=f'{bad:>4}', good=good)}"
         for entry, bad, good in report.not_helpful
-    ] or ["  (không có)"]
-    lines += [
-        "",
-        f"Câu hỏi chưa trả lời được, gom theo độ giống nhau ({report.unanswered_total} tin):",
-    ]
+    ] or [nothing]
+    lines += ["", fill(labels.unanswered, total=report.unanswered_total)]
     if not report.unanswered:
-        lines.append("  (không có)")
+        lines.append(nothing)
     for i, group in enumerate(report.unanswered, 1):
         lines.append(f"  {i:>2}. [{group.count}] {group.example}")
         for variant in group.variants:
-            lines.append(f"        cũng hỏi: {variant}")
-        target = (
-            label(group.suggested_entry)
-            if group.suggested_entry
-            else "(chưa có mục gần: cân nhắc thêm mục mới)"
-        )
-        lines.append(f"        → nên bổ sung câu hỏi vào mục: {target}")
+            lines.append(f"        {fill(labels.also_asked, variant=variant)}")
+        target = label(group.suggested_entry) if group.suggested_entry else labels.no_entry_near
+        lines.append(f"        {fill(labels.suggest, target=target)}")
     return "\n".join(lines) + "\n"
 
 
@@ -344,6 +323,7 @@ def write_csv(report: Report, path: Path) -> None:
 
 def run_report(
     db_path: Path,
+    labels: ReportLabels,
     days: int = 7,
     csv_path: Path | None = None,
     *,
@@ -354,20 +334,18 @@ def run_report(
     out = out or sys.stdout
     try:
         report = build_report(Path(db_path), days)
-    except FileNotFoundError as exc:
-        print(f"Không đọc được nhật ký tương tác: {exc}", file=sys.stderr)
+    except FileNotFoundError:
+        print(fill(labels.no_log, path=db_path), file=sys.stderr)
         return 1
     except sqlite3.Error as exc:
-        print(f"Không đọc được nhật ký tương tác {db_path} (tệp hỏng hoặc không phải nhật ký "
-              f"của bot; chi tiết: {exc})", file=sys.stderr)
+        print(fill(labels.unreadable, path=db_path, detail=exc), file=sys.stderr)
         return 1
-    out.write(render_text(report, names))
+    out.write(render_text(report, labels, names))
     if csv_path is not None:
         try:
             write_csv(report, Path(csv_path))
         except OSError as exc:
-            print(f"Không ghi được tệp CSV {csv_path}: kiểm tra thư mục có tồn tại và có quyền "
-                  f"ghi không (mã lỗi {exc.errno})", file=sys.stderr)
+            print(fill(labels.csv_failed, path=csv_path, errno=exc.errno), file=sys.stderr)
             return 1
-        out.write(f"Đã ghi CSV: {csv_path}\n")
+        out.write(fill(labels.csv_written, path=csv_path) + "\n")
     return 0

@@ -21,6 +21,7 @@ from bot.commands import parse_command
 from bot.core.guided_report import GuidedReport, ReportMessage
 from bot.core.knowledge import AUDIENCES, KnowledgeError
 from bot.core.responder import Reply, Responder, Suggestion
+from bot.core.templates import fill
 from bot.services import Services
 from bot.store import InteractionLog
 
@@ -148,7 +149,7 @@ class TerminalChat:
         ui = self.responder.ui
         count = self._listed()
         if not 1 <= number <= count:
-            return ui.terminal.wrong_number.format(number=number, count=count)
+            return fill(ui.terminal.wrong_number, number=number, count=count)
         if self.menu == "roles":
             return self._set_role(AUDIENCES[number - 1])
         if self.menu == "topics":
@@ -160,7 +161,7 @@ class TerminalChat:
             return "\n".join([topic.label + ":", *lines])
         reply = self.responder.answer_entry(self.choices[number - 1].entry_id, self.audience)
         if reply is None:  # the entry went away in a reload
-            return ui.terminal.wrong_number.format(number=number, count=count)
+            return fill(ui.terminal.wrong_number, number=number, count=count)
         return self._show(reply)
 
     def _role(self, choice: str) -> str:
@@ -176,7 +177,7 @@ class TerminalChat:
                       getattr(ui.role_buttons, audience))
             if wanted in {_folded(label) for label in labels}:
                 return self._set_role(audience)
-        return ui.terminal.role_unknown.format(choice=choice)
+        return fill(ui.terminal.role_unknown, choice=choice)
 
     def _set_role(self, audience: str) -> str:
         """Like Telegram, the thanks comes with the topic menu (typed numbers here)."""
@@ -197,7 +198,7 @@ class TerminalChat:
         if self.log is None:
             return texts.xoa_no_log
         rows = await self.log.forget(TERMINAL_USER)
-        return texts.xoa_done.format(rows=rows)
+        return fill(texts.xoa_done, rows=rows)
 
     def _show(self, reply: Reply) -> str:
         text, self.choices = render(reply, self.responder.ui.urgent_marker)
@@ -210,9 +211,7 @@ class TerminalChat:
         except KnowledgeError as exc:
             return self.responder.ui.reload_failed + "\n" + "\n".join(exc.issues)
         kb = responder.kb
-        return responder.ui.reload_ok.format(
-            entries=len(kb.entries), questions=kb.question_count
-        )
+        return fill(responder.ui.reload_ok, entries=len(kb.entries), questions=kb.question_count)
 
 
 def exit_past_a_blocked_reader(code: int) -> None:
@@ -272,7 +271,7 @@ async def run_chat(
     print(ui.start, file=out)
     print(ui.terminal.hint, file=out)
     if log is not None:
-        print(ui.terminal.log_where.format(path=services.settings.storage.database), file=out)
+        print(fill(ui.terminal.log_where, path=services.settings.storage.database), file=out)
     try:
         while True:
             try:

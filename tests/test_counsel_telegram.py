@@ -10,10 +10,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conftest import ADMIN_ID, RunningBot, StartBot
+from conftest import ADMIN_ID, KNOWLEDGE, RunningBot, StartBot
 from fakebotapi import FakeBotAPI, Sent
 
 from bot.core.counsel import VIETNAM
+from bot.core.reportlabels import load_report_labels
 from bot.report import build_report, render_text
 from bot.telegram import render as tui
 
@@ -254,6 +255,6 @@ async def test_relayed_text_never_reaches_the_database_only_counts(start_bot: St
     figures = await bot.state.cases.counts.today()
     assert figures["cases"] == 1 and figures["relayed"] == 6 and figures["first_replies"] == 1
     assert "1 ca, 6 tin" in _plain(stats)
-    report = render_text(build_report(database))
+    report = render_text(build_report(database), load_report_labels(KNOWLEDGE))
     assert "nhân viên tư vấn: 1 ca, 6 tin nhắn chuyển qua lại, 1 ca được trả lời" in report
     assert "7391" not in report and "4826" not in report

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from conftest import ROOT, RunningBot
 
+from bot.core.reportlabels import load_report_labels
 from bot.privacy.audit import LeakAuditor
 from bot.report import run_report
 
@@ -53,7 +54,8 @@ async def test_no_personal_data_in_database_log_alerts_or_report(start_bot, capl
     await bot.api.wait_for(lambda: bot.state.alerts.pending == 0, timeout=60)
     await bot.api.settle()
     report = io.StringIO()
-    assert run_report(Path(bot.settings.storage.database), 7, out=report) == 0
+    assert run_report(Path(bot.settings.storage.database),
+                      load_report_labels(bot.settings.knowledge.path), 7, out=report) == 0
 
     sources = {
         "database": _database_text(Path(bot.settings.storage.database)),

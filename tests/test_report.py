@@ -9,10 +9,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import KNOWLEDGE
 
+from bot.core.reportlabels import load_report_labels
 from bot.core.responder import Reply, Suggestion
 from bot.report import build_report, render_text, run_report, write_csv
 from bot.store import InteractionLog
+
+LABELS = load_report_labels(KNOWLEDGE)
 
 DAY = 86400
 NOW = 1_750_000_000.0  # 2025-06-15 22:06 in Vietnam
@@ -127,7 +131,7 @@ def test_days_window(db: Path) -> None:
 
 def test_text_and_csv_show_the_same_figures(db: Path, tmp_path: Path) -> None:
     report = build_report(db, days=7, now=NOW)
-    text = render_text(report)
+    text = render_text(report, LABELS)
     assert "Tổng số tin nhắn: 21" in text
     assert "violence" in text and "hoc-phi-mien-giam" in text and "học phí bao nhiêu" in text
     out = tmp_path / "report.csv"
@@ -145,13 +149,13 @@ def test_text_and_csv_show_the_same_figures(db: Path, tmp_path: Path) -> None:
 
 def test_run_report_prints_and_writes_csv(db: Path, tmp_path: Path) -> None:
     out = io.StringIO()
-    assert run_report(db, days=30, csv_path=tmp_path / "r.csv", out=out) == 0
+    assert run_report(db, LABELS, days=30, csv_path=tmp_path / "r.csv", out=out) == 0
     assert "BÁO CÁO" in out.getvalue()
     assert (tmp_path / "r.csv").exists()
 
 
 def test_run_report_on_a_missing_database_fails_clearly(tmp_path: Path, capsys) -> None:
-    assert run_report(tmp_path / "nope.sqlite3", days=7) == 1
+    assert run_report(tmp_path / "nope.sqlite3", LABELS, days=7) == 1
     assert "nope.sqlite3" in capsys.readouterr().err
     assert not (tmp_path / "nope.sqlite3").exists()
 
@@ -195,7 +199,35 @@ async def test_report_on_generated_rows_matches_what_was_written(tmp_path: Path)
 def test_staff_read_names_not_only_ids(db: Path) -> None:
     report = build_report(db, days=7, now=NOW)
     names = {"violence": "Bạo lực, đánh đập", "goi-111": "Gọi 111 thế nào?"}
-    text = render_text(report, names)
+    text = render_text(report, LABELS, names)
     assert "Bạo lực, đánh đập (violence)" in text
     assert "Gọi 111 thế nào? (goi-111)" in text
     assert "self-harm" in text  # an id without a name is still shown
+
+
+def test_report_words_come_from_knowledge_and_a_renamed_slot_is_a_kb_check_error(
+    db: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from bot.core.knowledge import KnowledgeError, load_knowledge
+    from bot.core.yamlfile import IssuesError
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, folder)
+    path = folder / "report.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Tổng số tin nhắn: {total}", "Tin nhắn tuần này: {total}"),
+                    encoding="utf-8")
+    reworded = render_text(build_report(db, days=7, now=NOW), load_report_labels(folder))
+    assert "Tin nhắn tuần này: 21" in reworded and "Tổng số tin nhắn" not in reworded
+
+    path.write_text(text.replace("{total} tin)", "{tong} tin)"), encoding="utf-8")
+    with pytest.raises(IssuesError) as raised:
+        load_report_labels(folder)
+    (issue,) = raised.value.issues
+    line = 1 + text[: text.index("{total} tin)")].count("\n")
+    assert issue.startswith(f"{path}:{line}: unanswered: chỗ trống {{tong}} không có")
+    with pytest.raises(KnowledgeError) as whole:  # kb check says the same
+        load_knowledge(folder)
+    assert issue in whole.value.issues

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import KNOWLEDGE
 
+from bot.core.reportlabels import load_report_labels
 from bot.core.responder import Reply, Suggestion
 from bot.report import build_report, render_text
 from bot.store import InteractionLog
@@ -88,7 +90,7 @@ def test_report_ignores_numbers_and_commands_and_names_no_entry_for_off_topic(lo
     assert report.unanswered_total == 5
     assert examples["giá vàng hôm nay"].suggested_entry is None
     assert examples["con bị bạn bắt nạt trên mạng"].suggested_entry == "bi-bat-nat"
-    text = render_text(report)
+    text = render_text(report, load_report_labels(KNOWLEDGE))
     assert "giờ Việt Nam, UTC+7" in text.splitlines()[0]
     assert "/foo" not in text
 

@@ -31,6 +31,8 @@ from pydantic import (
 
 from bot.core.counsel import CounselTexts
 from bot.core.guided_report import ReportTexts
+from bot.core.reportlabels import report_label_issues
+from bot.core.templates import slots
 from bot.core.text import Lexicon
 from bot.core.triage import DangerFile, ExampleSet
 from bot.core.yamlfile import (
@@ -47,6 +49,9 @@ Audience = Literal["child", "parent", "teacher"]
 AUDIENCES: tuple[Audience, ...] = ("child", "parent", "teacher")
 TELEGRAM_MESSAGE_LIMIT = 4096
 
+# /stats figures (bot.store's day_stats and the staff line's counts), the slots `stats` may use
+STATS_SLOTS = ("messages", "answer", "did_you_mean", "fallback", "urgent", "helpful",
+               "not_helpful", "cases", "relayed", "first_reply_minutes")
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)]
 
@@ -144,12 +149,12 @@ class TerminalTexts(_Strict):
     you: Text  # the prompt before what the user types
     bot: Text  # and before the bot's answer
     role_question: Text  # before the numbered roles
-    role_unknown: Text  # {choice}
+    role_unknown: Annotated[Text, slots("choice")]
     topic_choices: Text
-    wrong_number: Text  # {number}, {count}
-    xoa_done: Text  # {rows}
+    wrong_number: Annotated[Text, slots("number", "count")]
+    xoa_done: Annotated[Text, slots("rows")]
     xoa_no_log: Text
-    log_where: Text  # {path}
+    log_where: Annotated[Text, slots("path")]
     goodbye: Text
 
 
@@ -176,18 +181,18 @@ class UiTexts(_Strict):
     hotline_card_outro: Text
     non_text: Text
     xoa_done: Text
-    reload_ok: Text
+    reload_ok: Annotated[Text, slots("entries", "questions")]
     reload_failed: Text
     started_from_snapshot: Text
     not_admin: Text
-    stats: Text
-    staff_alert: Text
+    stats: Annotated[Text, slots(*STATS_SLOTS)]
+    staff_alert: Annotated[Text, slots("marker", "category", "message", "audience", "time", "ref")]
     staff_audience_unknown: Text
     urgent_marker: Text
     check_line: Text
     check_button_child: Text
     check_button_adult: Text
-    check_pressed_alert: Text  # the staff alert's "message" when the check button is pressed
+    check_pressed_alert: Annotated[Text, slots("button")]  # alert "message", button pressed
     terminal: TerminalTexts
     report: ReportTexts  # the guided report (/baotin)
     counsel: CounselTexts  # the anonymous line to staff (/gapnguoi)
@@ -350,6 +355,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
     ui_doc, ui = _load_model(root / "ui.yaml", UiTexts, issues)
     danger_doc, danger = _load_model(root / "danger.yaml", DangerFile, issues)
     _, privacy = _load_model(root / "privacy.yaml", PrivacyLists, issues)
+    issues += report_label_issues(root)[1]  # the report's words (loaded alone by `report`)
     if ui is not None and ui_doc is not None and entries and entries_complete:
         for index, topic in enumerate(ui.topics):
             if topic.tag not in known_tags:

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.core.knowledge import KnowledgeError
+from bot.core.knowledge import STATS_SLOTS, KnowledgeError
+from bot.core.templates import fill
 from bot.services import load_responder
 from bot.telegram import render as tui
 from bot.telegram.context import BotApp, BotContext
@@ -56,25 +57,20 @@ async def cmd_reload(update: Update, context: BotContext) -> None:
     kb = responder.kb
     logger.info("knowledge reloaded: %d entries", len(kb.entries))
     await send_plain(
-        update, context, responder.ui.reload_ok.format(
-            entries=len(kb.entries), questions=kb.question_count
-        )
+        update, context,
+        fill(responder.ui.reload_ok, entries=len(kb.entries), questions=kb.question_count),
     )
-
-
-class _Figures(dict[str, object]):
-    def __missing__(self, key: str) -> str:
-        return "?"
 
 
 @admin_only
 async def cmd_stats(update: Update, context: BotContext) -> None:
     state = context.bot_data
     ui = state.responder.ui
-    figures = _Figures(await state.log.day_stats())
+    figures: dict[str, object] = dict(await state.log.day_stats())
     if state.cases is not None:  # the anonymous line to staff: counts only
         figures.update(await state.cases.counts.today())
-    await send_plain(update, context, ui.stats.format_map(figures))
+    values = {key: figures.get(key, "?") for key in STATS_SLOTS}
+    await send_plain(update, context, fill(ui.stats, **values))
 
 
 

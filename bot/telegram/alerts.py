@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 
 from bot.core.knowledge import AUDIENCES
 from bot.core.responder import Reply, Responder
+from bot.core.templates import fill
 from bot.privacy import redact
 from bot.store import VIETNAM
 from bot.telegram import render as tui
@@ -41,7 +42,7 @@ def alert_text(
     message = redact(text)[:ALERT_MESSAGE_CHARS]
     while len(tui.escape(message)) > 3 * ALERT_MESSAGE_CHARS:  # '&' and '<' grow when escaped
         message = message[: len(message) * 3 // 4]
-    return tui.escape(ui.staff_alert).format(
+    return fill(tui.escape(ui.staff_alert),
         marker=f"<b>{tui.escape(ui.urgent_marker)}</b>",
         category=tui.escape(category_name(responder, reply.category)),
         message=tui.escape(message),

@@ -15,6 +15,7 @@ from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
 from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot.core.knowledge import AUDIENCES
+from bot.core.templates import fill
 from bot.telegram import render as tui
 from bot.telegram.alerts import alert_text
 from bot.telegram.context import BotContext
@@ -241,7 +242,7 @@ async def _check_pressed(update: Update, context: BotContext, category: str) -> 
             )
     first = not isinstance(pressed, Message) or _first_alert(context, pressed.message_id)
     if state.alerts is not None and first:
-        text = ui.check_pressed_alert.replace("{button}", label)
+        text = fill(ui.check_pressed_alert, button=label)
         state.alerts.post(context.application, alert_text(responder, reply, text, audience, ref))
 
 
