@@ -63,7 +63,9 @@ def run_echo(base_url: str, overall_rate: float, concurrency: int) -> None:
     from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, MessageHandler
     from telegram.ext import filters as f
 
-    from bot.telegram.app import ALLOWED_UPDATES
+    # The same update types as ours, written out: importing them from bot.telegram.app would
+    # load our whole bot (and scikit-learn) into the echo bot and inflate its memory.
+    allowed_updates = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         level=logging.INFO)
@@ -81,7 +83,7 @@ def run_echo(base_url: str, overall_rate: float, concurrency: int) -> None:
         .build()
     )
     app.add_handler(MessageHandler(f.TEXT & ~f.COMMAND, echo))
-    app.run_polling(poll_interval=0.0, timeout=10, allowed_updates=ALLOWED_UPDATES)
+    app.run_polling(poll_interval=0.0, timeout=10, allowed_updates=allowed_updates)
 
 
 # ---- the fake server (child process) ---------------------------------------------------------
