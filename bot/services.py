@@ -25,7 +25,13 @@ def load_responder(settings: Settings, *, keep_snapshot: bool = False) -> Respon
     kb = load_knowledge(settings.knowledge.path)
     if keep_snapshot:
         save_snapshot(Path(settings.knowledge.path), snapshot_dir(settings.storage.database))
-    return Responder(kb, settings.matching.thresholds)
+    return _ready(Responder(kb, settings.matching.thresholds))
+
+
+def _ready(responder: Responder) -> Responder:
+    """Build what the core makes on first use now, so no user's first message waits for it."""
+    _ = responder.redactor
+    return responder
 
 
 def load_responder_or_snapshot(settings: Settings) -> tuple[Responder, list[str]]:
@@ -34,7 +40,7 @@ def load_responder_or_snapshot(settings: Settings) -> tuple[Responder, list[str]
     kb, problems = load_or_snapshot(
         Path(settings.knowledge.path), snapshot_dir(settings.storage.database)
     )
-    return Responder(kb, settings.matching.thresholds), problems
+    return _ready(Responder(kb, settings.matching.thresholds)), problems
 
 
 def build_log(settings: Settings, secret: bytes) -> InteractionLog:

@@ -32,7 +32,7 @@ from bot.logdb import (
     open_database,
     run_purge,
 )
-from bot.privacy import redact, user_key
+from bot.privacy import Redactor, default_redactor, user_key
 
 logger = logging.getLogger(__name__)
 
@@ -128,18 +128,22 @@ class InteractionLog:
 
     # --- the reply path: synchronous, O(1) ---------------------------------------------------
 
-    def record(self, user_id: int, audience: str | None, text: str, reply: ReplyLike) -> str:
+    def record(self, user_id: int, audience: str | None, text: str, reply: ReplyLike,
+               redactor: Redactor | None = None) -> str:
         """Queue one exchange; returns a random ref for the feedback buttons. Never blocks and
-        never raises: a bug here must not cost a child their reply."""
+        never raises: a bug here must not cost a child their reply. `redactor`: the current
+        knowledge base's (`Responder.redactor`); the bundled lists when None."""
         ref = secrets.token_urlsafe(REF_BYTES)
         try:
-            self._push(self._row(ref, user_id, audience, text, reply))
+            row = self._row(ref, user_id, audience, text, reply, redactor or default_redactor())
+            self._push(row)
         except Exception as exc:
             self._note_failure(exc, detail=False)  # the error's text could quote the input
         return ref
 
     def _row(
-        self, ref: str, user_id: int, audience: str | None, text: str, reply: ReplyLike
+        self, ref: str, user_id: int, audience: str | None, text: str, reply: ReplyLike,
+        redactor: Redactor,
     ) -> _Row:
         # The nearest entry, even when not confident: the report suggests it to extend.
         suggestion_id = getattr(reply, "nearest", None) if reply.band != "answer" else None
@@ -151,7 +155,7 @@ class InteractionLog:
             hour_ts=int(self._clock() // 3600 * 3600),
             user_key=user_key(self._secret, user_id),
             audience=str(audience)[:16] if audience else None,
-            message=redact((text or "")[:MAX_INPUT_CHARS])[:MAX_MESSAGE_CHARS],
+            message=redactor.redact((text or "")[:MAX_INPUT_CHARS])[:MAX_MESSAGE_CHARS],
             entry_id=reply.entry_id,
             suggestion_id=suggestion_id,
             score=float(reply.score),

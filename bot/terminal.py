@@ -99,7 +99,7 @@ class TerminalChat:
             return ui.terminal.hint
         reply = self.responder.respond(line, self.audience)
         if self.log is not None:
-            self.log.record(TERMINAL_USER, self.audience, line, reply)
+            self.log.record(TERMINAL_USER, self.audience, line, reply, self.responder.redactor)
         return self._show(reply)
 
     def _report(self, action: str | None, line: str) -> str | None:

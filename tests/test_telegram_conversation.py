@@ -446,3 +446,28 @@ async def test_check_reply_is_one_message_and_its_button_brings_the_urgent_card_
     await api.wait_sent(CHAT, 2 + len(card.parts))
     await api.settle()
     assert len(api.sent_to(ALERT_CHAT_ID)) == 1
+
+
+async def test_a_privacy_word_staff_add_is_redacted_from_the_log_after_reload(
+    start_bot, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    copy = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, copy)
+    bot: RunningBot = await start_bot(knowledge={"path": str(copy)})
+    api = bot.api
+    text = "nhà em ở gần lò gạch tân phú"
+    api.message(CHAT, text)
+    await api.wait_sent(CHAT, 1)
+    await bot.flush_log()
+    assert "tân phú" in bot.db_rows()[0]["message"]  # not a word the lists know yet
+
+    lists = copy / "privacy.yaml"
+    lists.write_text(lists.read_text(encoding="utf-8").replace(
+        "landmark_words: [\n", "landmark_words: [\n  lò gạch,\n", 1), encoding="utf-8")
+    api.message(ADMIN_ID, "/reload")
+    await api.wait_sent(ADMIN_ID, 1)
+    api.message(CHAT, text)
+    await api.wait_sent(CHAT, 2)
+    await bot.flush_log()
+    rows = bot.db_rows()
+    assert len(rows) == 2 and "tân phú" not in rows[1]["message"], rows[1]["message"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 from bot.core.knowledge import AUDIENCES, Audience, Entry, KnowledgeBase
@@ -17,6 +18,7 @@ from bot.core.matching import Band, Hit, Ranker, Thresholds, band, detect_role, 
 from bot.core.matching.role import folded_cues
 from bot.core.text import Normalised, Normaliser, canonical, fold
 from bot.core.triage import Tier, Tiering, Triage, UrgentMatch, trained_model, training_data
+from bot.privacy.redactor import Redactor
 
 # The matcher's bands, and small talk (a greeting answered from ui.yaml, no entry).
 ReplyBand = Literal[Band, "smalltalk"]
@@ -105,6 +107,13 @@ class Responder:
     @property
     def cache_size(self) -> int:
         return self._cache_size
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """Personal-data redaction with this knowledge base's privacy lists and vocabulary (so a
+        /reload of privacy.yaml applies at once). Built on first use; the edges build it at
+        load (`bot.services`), so the first user's message does not pay for it."""
+        return Redactor(self.kb.privacy, self.kb.vocabulary())
 
     # -- the main path -------------------------------------------------------------------
     def respond(self, text: str | None, audience: str | None = None) -> Reply:

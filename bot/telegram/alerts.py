@@ -14,7 +14,6 @@ from telegram.error import TelegramError
 from bot.core.knowledge import AUDIENCES
 from bot.core.responder import Reply, Responder
 from bot.core.templates import fill
-from bot.privacy import redact
 from bot.store import VIETNAM
 from bot.telegram import render as tui
 
@@ -39,7 +38,7 @@ def alert_text(
     ui = responder.ui
     now = now or dt.datetime.now(VIETNAM)
     who = getattr(ui.role_buttons, audience) if audience in AUDIENCES else ui.staff_audience_unknown
-    message = redact(text)[:ALERT_MESSAGE_CHARS]
+    message = responder.redactor.redact(text)[:ALERT_MESSAGE_CHARS]
     while len(tui.escape(message)) > 3 * ALERT_MESSAGE_CHARS:  # '&' and '<' grow when escaped
         message = message[: len(message) * 3 // 4]
     return fill(tui.escape(ui.staff_alert),

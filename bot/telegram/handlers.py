@@ -15,6 +15,7 @@ from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
 from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot.core.knowledge import AUDIENCES
+from bot.core.responder import Reply
 from bot.core.templates import fill
 from bot.telegram import render as tui
 from bot.telegram.alerts import alert_text
@@ -133,7 +134,6 @@ def _group_text(update: Update, context: BotContext) -> str | None:
 async def on_text(update: Update, context: BotContext) -> None:
     """A text (or edited text, or a caption): topic menu label, else through the core."""
     message = update.effective_message
-    user = update.effective_user
     if message is None:
         return
     if is_private(update):
@@ -151,11 +151,20 @@ async def on_text(update: Update, context: BotContext) -> None:
         return
     audience = context.audience
     reply = responder.respond(text, audience)
-    ref = state.log.record(user.id, audience, text, reply) if user is not None else None
+    ref = _record(update, context, text, reply)
     await send_reply(update, context, reply, ref)
     if reply.urgent and state.alerts is not None and _first_alert(context, message.message_id):
         # queued: never delays this chat or others
         state.alerts.post(context.application, alert_text(responder, reply, text, audience, ref))
+
+
+def _record(update: Update, context: BotContext, text: str, reply: Reply) -> str | None:
+    """Log the exchange (redacted with the current knowledge base's lists); its feedback ref."""
+    user = update.effective_user
+    if user is None:
+        return None
+    state = context.bot_data
+    return state.log.record(user.id, context.audience, text, reply, state.responder.redactor)
 
 
 def _first_alert(context: BotContext, message_id: int) -> bool:
@@ -186,7 +195,6 @@ async def on_button(update: Update, context: BotContext) -> None:
     responder = state.responder
     ui = responder.ui
     prefix, fields = tui.parse_callback(query.data if isinstance(query.data, str) else None)
-    user = update.effective_user
 
     if prefix == tui.FEEDBACK and len(fields) == 2 and fields[0] in ("0", "1"):
         # Counts only from the user the answer was sent to (a forged ref changes nothing).
@@ -216,7 +224,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             await send_plain(update, context, ui.fallback)
             return
         title = responder.kb.entries[fields[0]].title
-        ref = state.log.record(user.id, audience, title, reply) if user is not None else None
+        ref = _record(update, context, title, reply)
         await send_reply(update, context, reply, ref)
 
 
@@ -230,8 +238,7 @@ async def _check_pressed(update: Update, context: BotContext, category: str) -> 
     audience = context.audience
     reply = responder.urgent_card(category, audience)
     label = ui.check_button_adult if audience in ("parent", "teacher") else ui.check_button_child
-    user = update.effective_user
-    ref = state.log.record(user.id, audience, label, reply) if user is not None else None
+    ref = _record(update, context, label, reply)
     await send_reply(update, context, reply, ref)
     query = update.callback_query
     pressed = query.message if query is not None else None
