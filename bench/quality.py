@@ -157,7 +157,10 @@ def through_responder(
 def ranked(kb: KnowledgeBase | LenientKB, cases: list[Case]) -> list[list[tuple[str, float]]]:
     """The ranker's own top 3 for each case (for threshold sweeps without re-running triage)."""
     normalise = Normaliser(kb.lexicon)
-    ranker = Ranker(kb.entries.values(), normalise)
+    examples = getattr(kb, "examples", None)
+    ranker = Ranker(kb.entries.values(), normalise,
+                    examples=examples.questions if examples else None,
+                    out_of_scope=getattr(kb, "out_of_scope", ()))
     cues = folded_cues(normalise.reader_cues)
     out = []
     for c in cases:
