@@ -74,7 +74,7 @@ def dump(items: list[Item], author: str) -> str:
         "# Câu hỏi mẫu thêm cho bot học (không phải câu hỏi của mục; `kb test` không chạy chúng).",
         "# questions: mã mục -> những cách người dùng hỏi; out_of_scope: tin nhắn không thuộc",
         "# phạm vi bảo vệ trẻ em (bot phải trả lời là không biết). Xem knowledge/README.md.",
-        f"author: {yaml.safe_dump(author, allow_unicode=True).splitlines()[0]}",
+        f"author: {_scalar(author)}",
         "questions:",
     ]
     for entry_id, texts in by_id.items():
