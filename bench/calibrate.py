@@ -29,11 +29,12 @@ from import_examples import NONE, Item, read_items  # noqa: E402
 
 from bot.core.examples import example_files  # noqa: E402
 from bot.core.knowledge import load_knowledge  # noqa: E402
-from bot.core.matching import Ranker, detect_role, focus  # noqa: E402
+from bot.core.matching import Ranker, classifier, detect_role, focus, ranker  # noqa: E402
 from bot.core.matching.role import folded_cues  # noqa: E402
 from bot.core.text import Normaliser  # noqa: E402
 
 Top = list[tuple[str, float]]
+kb = load_knowledge(ROOT / "knowledge")
 
 
 def fold_of(text: str, folds: int) -> int:
@@ -41,7 +42,6 @@ def fold_of(text: str, folds: int) -> int:
 
 
 def out_of_fold(items: list[Item], folds: int) -> list[Top]:
-    kb = load_knowledge(ROOT / "knowledge")
     normalise = Normaliser(kb.lexicon)
     cues = folded_cues(normalise.reader_cues)
     tops: list[Top] = [[] for _ in items]
@@ -53,12 +53,12 @@ def out_of_fold(items: list[Item], folds: int) -> list[Top]:
                 examples.setdefault(it.expect, []).append(it.text)
         none = [it.text for it in train if it.expect == NONE]
         t0 = time.perf_counter()
-        ranker = Ranker(kb.entries.values(), normalise, examples=examples, out_of_scope=none)
+        model = Ranker(kb.entries.values(), normalise, examples=examples, out_of_scope=none)
         print(f"  fold {k}: trained on {len(train)} examples in {time.perf_counter() - t0:.1f} s")
         for i, it in enumerate(items):
             if fold_of(it.text, folds) == k:
                 m = normalise(it.text)
-                hits = ranker.search(m, focus=focus(m.raw, m.folded),
+                hits = model.search(m, focus=focus(m.raw, m.folded),
                                      role=detect_role(m.folded, cues))
                 tops[i] = [(h.entry_id, h.score) for h in hits]
     return tops
@@ -106,9 +106,18 @@ def main() -> None:
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--min-rejection", type=float, default=0.97)
+    parser.add_argument("--param", action="append", default=[], help="NAME=VALUE (ranker)")
+    parser.add_argument("--no-triage", action="store_true",
+                        help="leave out the triage examples' out_of_scope messages")
     args = parser.parse_args()
+    for pair in args.param:  # e.g. CLASSIFIER_SHARE=0.7, to compare settings of the ranker
+        name, value = pair.split("=", 1)
+        module = ranker if hasattr(ranker, name) else classifier
+        setattr(module, name, type(getattr(module, name))(eval(value)))
     files = args.files or example_files(ROOT / "knowledge")
     items = [it for path in files for it in read_items(path)]
+    if not args.no_triage:  # the triage examples' out_of_scope lists are learned too
+        items += [Item(text, NONE) for text in kb.out_of_scope[len(kb.examples.out_of_scope):]]
     n_out = sum(it.expect == NONE for it in items)
     print(f"{len(items)} examples ({len(items) - n_out} in scope, {n_out} out of scope) "
           f"from {len(files)} files, {args.folds} folds")
