@@ -16,6 +16,7 @@ The SEALED set plays no part. Prints the grid around the choice and the choice.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import sys
 import time
@@ -113,7 +114,7 @@ def main() -> None:
     for pair in args.param:  # e.g. CLASSIFIER_SHARE=0.7, to compare settings of the ranker
         name, value = pair.split("=", 1)
         module = ranker if hasattr(ranker, name) else classifier
-        setattr(module, name, type(getattr(module, name))(eval(value)))
+        setattr(module, name, type(getattr(module, name))(ast.literal_eval(value)))
     files = args.files or example_files(ROOT / "knowledge")
     items = [it for path in files for it in read_items(path)]
     if not args.no_triage:  # the triage examples' out_of_scope lists are learned too
