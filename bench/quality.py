@@ -8,7 +8,9 @@ or one of the "did you mean" suggestions; rejection = an out-of-scope message ge
 The baseline is rapidfuzz WRatio over every question's raw text; its rejection threshold is the
 one that does best on this very set (generous to the baseline).
 `--sweep` prints top-1 / rejection / confident-wrong for a grid of thresholds (how the defaults
-were picked).
+were picked). `--set FILE` measures another set (an author's `{text, expect, style, who}` items)
+with its misses; `--sealed` adds the SEALED set, figures only: its messages are never printed
+(no misses, no skipped items), so measuring it cannot leak it into tuning.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Case:
     expect: tuple[str, ...] | None  # acceptable entries (near-duplicates), None: out of scope
     kind: str
     part: str = "main"  # "fresh": written after the last tuning round, never tuned on
+    who: str = "?"  # the writer the author played (child, parent, teacher...)
 
 
 @dataclass(frozen=True)
@@ -95,26 +98,32 @@ def load_kb(root: Path) -> KnowledgeBase | LenientKB:
         return lenient_kb(root)
 
 
-def load_cases(kb: KnowledgeBase | LenientKB, path: Path = EVAL) -> list[Case]:
+def load_cases(
+    kb: KnowledgeBase | LenientKB, path: Path = EVAL, *, quiet: bool = False
+) -> list[Case]:
+    """`quiet`: say how many items were skipped or copied, never which (the sealed set)."""
     cases = []
+    skipped = 0
     for item in yaml.safe_load(path.read_text(encoding="utf-8")):
         raw = item["expect"]
         options = raw if isinstance(raw, list) else [raw]
         options = [str(o) for o in options if o == "none" or o in kb.entries]
         if not options:
-            print(f"  (skipped, no entry {raw}): {item['text']}")
+            skipped += 1
+            if not quiet:
+                print(f"  (skipped, no entry {raw}): {item['text']}")
             continue
         expect = None if options == ["none"] else tuple(options)
-        cases.append(
-            Case(
-                str(item["text"]), expect, str(item.get("kind", "?")),
-                str(item.get("part", "main")),
-            )
-        )
+        style = item.get("kind", item.get("style", "?"))
+        cases.append(Case(str(item["text"]), expect, str(style), str(item.get("part", "main")),
+                          str(item.get("who", item.get("author", "?")))))
+    if skipped and quiet:
+        print(f"  ({skipped} items skipped: no such entry)")
     own = {q.strip().lower() for e in kb.entries.values() for q in e.questions}
     copies = [c.text for c in cases if c.text.strip().lower() in own]
     if copies:
-        print(f"  WARNING: {len(copies)} messages are copies of entry questions: {copies[:3]}")
+        shown = "" if quiet else f": {copies[:3]}"
+        print(f"  WARNING: {len(copies)} messages are copies of entry questions{shown}")
     return cases
 
 
@@ -148,7 +157,10 @@ def through_responder(
 def ranked(kb: KnowledgeBase | LenientKB, cases: list[Case]) -> list[list[tuple[str, float]]]:
     """The ranker's own top 3 for each case (for threshold sweeps without re-running triage)."""
     normalise = Normaliser(kb.lexicon)
-    ranker = Ranker(kb.entries.values(), normalise)
+    examples = getattr(kb, "examples", None)
+    ranker = Ranker(kb.entries.values(), normalise,
+                    examples=examples.questions if examples else None,
+                    out_of_scope=getattr(kb, "out_of_scope", ()))
     cues = folded_cues(normalise.reader_cues)
     out = []
     for c in cases:
@@ -213,15 +225,19 @@ def baseline(kb: KnowledgeBase | LenientKB, cases: list[Case]) -> tuple[dict[str
 
 
 def other_set(
-    kb: KnowledgeBase | LenientKB, name: str, path: Path, thresholds: Thresholds, validated: bool
+    kb: KnowledgeBase | LenientKB, name: str, path: Path, thresholds: Thresholds, validated: bool,
+    *, sealed: bool = False,
 ) -> None:
-    """The same three figures on another set, ours beside the old matcher and the naive scan."""
+    """The same three figures on another set, ours beside the old matcher and the naive scan.
+
+    `sealed`: figures only, no message of the set is printed.
+    """
     if not path.exists():
-        print(f"\n{name}: {path.relative_to(ROOT)} not present, skipped")
+        print(f"\n{name}: {path} not present, skipped")
         return
-    cases = load_cases(kb, path)
+    cases = load_cases(kb, path, quiet=sealed)
     n_in = sum(1 for c in cases if c.expect)
-    print(f"\n{name} ({path.relative_to(ROOT)}): {n_in} in scope, {len(cases) - n_in} out of scope")
+    print(f"\n{name} ({path}): {n_in} in scope, {len(cases) - n_in} out of scope")
     hits = ranked(kb, cases)
     ours_out = through_responder(kb, cases, thresholds) if validated else banded(hits, thresholds)
     old_out = banded(ranked_old(kb, cases), Thresholds(43.0, 32.0))
@@ -232,17 +248,21 @@ def other_set(
     for label, f in rows:
         print(f"{label:28}{pct(f['top1']):>8}{pct(f['top3']):>8}"
               f"{pct(f['rejection']):>11}{f['confident_wrong']:>17.0f}")
-    print("  by style (top-1 or rejection): ours / old")
-    for kind in sorted({c.kind for c in cases}):
-        idx = [i for i, c in enumerate(cases) if c.kind == kind]
-
-        def right(outs: list[Outcome], idx: list[int] = idx) -> float:
-            return sum(
-                (outs[i].answered in cases[i].expect) if cases[i].expect
-                else outs[i].answered is None for i in idx
-            ) / len(idx)
-
-        print(f"    {kind:16} {pct(right(ours_out))} / {pct(right(old_out))}  ({len(idx)})")
+    for label, key in (("style", "kind"), ("writer", "who")):
+        groups = sorted({getattr(c, key) for c in cases})
+        if len(groups) < 2:
+            continue
+        print(f"  by {label}: top-1 / top-3 / rejection / confident wrong, ours (old top-1)")
+        for group in groups:
+            idx = [i for i, c in enumerate(cases) if getattr(c, key) == group]
+            f = figures([cases[i] for i in idx], [ours_out[i] for i in idx])
+            old_f = figures([cases[i] for i in idx], [old_out[i] for i in idx])
+            n_group_in = sum(1 for i in idx if cases[i].expect)
+            print(f"    {group:14} {pct(f['top1'])} / {pct(f['top3'])} / {pct(f['rejection'])}"
+                  f" / {f['confident_wrong']:.0f}  ({pct(old_f['top1'])})"
+                  f"  [{n_group_in}+{len(idx) - n_group_in}]")
+    if sealed:
+        return
     misses = [(c, o) for c, o in zip(cases, ours_out, strict=True)
               if (o.answered not in c.expect if c.expect else o.answered is not None)]
     index = {c: h for c, h in zip(cases, hits, strict=True)}
@@ -260,6 +280,10 @@ def pct(x: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sweep", action="store_true", help="print a threshold grid")
+    parser.add_argument("--set", action="append", default=[], type=Path,
+                        help="another set to measure (repeatable), misses printed")
+    parser.add_argument("--sealed", action="store_true",
+                        help="also the SEALED set (figures only)")
     args = parser.parse_args()
     kb = load_kb(ROOT / "knowledge")
     cases = load_cases(kb)
@@ -326,8 +350,11 @@ def main() -> None:
             f"  [{case.kind}{'*' if case.part == 'fresh' else ''}] {case.text!r}: "
             f"expected {case.expect}, got {outcome.answered}  | {top}"
         )
-    for name, path in (("dev set", DEV), ("SEALED set", SEALED)):
-        other_set(kb, name, path, thresholds, validated)
+    other_set(kb, "dev set", DEV, thresholds, validated)
+    for path in args.set:
+        other_set(kb, f"set {path.name}", path, thresholds, validated)
+    if args.sealed:
+        other_set(kb, "SEALED set", SEALED, thresholds, validated, sealed=True)
     if args.sweep:
         print("\nthreshold sweep (matcher only, no triage):")
         print(f"{'high':>6}{'low':>6}{'top-1':>8}{'top-3':>8}{'reject':>8}{'wrong':>7}")

@@ -44,10 +44,23 @@ def test_every_entry_question_routes_home(responder: Responder) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["thời tiết hà nội ngày mai thế nào", "giá vàng hôm nay bao nhiêu", "công thức nấu phở bò"],
+    [
+        "thời tiết hà nội ngày mai thế nào", "giá vàng hôm nay bao nhiêu", "công thức nấu phở bò",
+        # issue 14's confident wrong answers (other services, traffic, tickets), none of them
+        # in knowledge/examples/ word for word
+        "tổng đài điện lực số mấy", "luật giao thông mới 2025",
+        "vé tàu cho trẻ em được giảm bao nhiêu", "số cứu hộ đường cao tốc là gì",
+    ],
 )
 def test_out_of_scope_gets_the_fallback(responder: Responder, text: str) -> None:
-    assert responder.respond(text).entry_id is None
+    reply = responder.respond(text)
+    assert reply.entry_id is None and not reply.urgent
+
+
+def test_a_question_about_zalo_gets_the_zalo_entry_not_the_hotline_card(
+    responder: Responder,
+) -> None:
+    assert responder.respond("Tổng đài 111 có Zalo không?").entry_id == "lien-he-111-qua-app-zalo"
 
 
 def test_long_message_finder_picks_the_question() -> None:

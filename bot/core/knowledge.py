@@ -5,7 +5,8 @@ Layout of a knowledge folder:
 - `lexicon.yaml`: teencode, abbreviations, synonyms (schema in `bot.core.text`);
 - `hotlines.yaml`: phone lines shown on the hotline card;
 - `danger.yaml`: urgent-triage phrases and replies (schema in `bot.core.triage`);
-- `ui.yaml`: every other word a user reads (start, help, menus, fallbacks).
+- `ui.yaml`: every other word a user reads (start, help, menus, fallbacks);
+- `examples/*.yaml`: more ways to ask per entry, and out-of-scope messages (matcher training).
 
 Loading collects every problem before failing, so staff fix a file in one pass; a failed load
 raises `KnowledgeError` and the caller keeps the knowledge base it already had.
@@ -30,6 +31,7 @@ from pydantic import (
 )
 
 from bot.core.counsel import CounselTexts
+from bot.core.examples import Examples, load_examples
 from bot.core.guided_report import ReportTexts
 from bot.core.reportlabels import report_label_issues
 from bot.core.templates import slots
@@ -226,10 +228,18 @@ class KnowledgeBase:
     triage_examples: list[ExampleSet] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # accepted, but staff should look
     question_lines: dict[tuple[str, int], str] = field(default_factory=dict)  # "file:line"
+    examples: Examples = field(default_factory=Examples)  # knowledge/examples/: matcher data
 
     @property
     def question_count(self) -> int:
         return sum(len(entry.questions) for entry in self.entries.values())
+
+    @property
+    def out_of_scope(self) -> list[str]:
+        """Messages that are not ours, for the matcher's "none" class: knowledge/examples/ and
+        the triage examples' `out_of_scope` lists (both are learned, whichever staff edit)."""
+        triage = [text for examples in self.triage_examples for text in examples.out_of_scope]
+        return [*self.examples.out_of_scope, *triage]
 
     def vocabulary(self) -> list[str]:
         """Every text staff wrote (questions, titles, answers, keywords): the common words that
@@ -381,6 +391,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                 )
     if danger is not None and danger_doc is not None and hotlines is not None:
         issues.extend(_unknown_numbers(danger, danger_doc, hotlines.hotlines))
+    examples = load_examples(root, known_ids if entries_complete else None, issues)
     example_files = sorted((root / "triage_examples").glob("*.yaml"))
     example_sets: list[ExampleSet] = []
     for path in example_files:
@@ -413,9 +424,10 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         lexicon=lexicon,
         danger=danger,
         privacy=privacy,
-        files=[*files, *(root / name for name in _SIDE_FILES), *example_files],
+        files=[*files, *(root / name for name in _SIDE_FILES), *example_files, *examples.files],
         triage_examples=example_sets,
         warnings=warnings,
+        examples=examples,
         question_lines={
             (entry_id, number): f"{doc.path}:{doc.line((index, 'questions', number))}"
             for entry_id, (doc, index) in where.items()

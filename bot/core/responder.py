@@ -93,7 +93,8 @@ class Responder:
             texts, labels, lambda text: self.normalise(text).folded, kb.lexicon.model_dump_json()
         )
         self.tiering = Tiering(kb.danger, self.triage, self.model)
-        self.matcher = Ranker(kb.entries.values(), self.normalise)
+        self.matcher = Ranker(kb.entries.values(), self.normalise,
+                              examples=kb.examples.questions, out_of_scope=kb.out_of_scope)
         self._role_cues = folded_cues(self.normalise.reader_cues)
         # Replies to recent messages, keyed by a digest of the text so no message is kept.
         self._cache: OrderedDict[bytes, Reply] = OrderedDict()

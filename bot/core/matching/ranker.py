@@ -20,7 +20,7 @@ postings of the message's own n-grams; the per-entry maximum is one `np.maximum.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 from zlib import crc32
@@ -34,9 +34,10 @@ from bot.core.matching.classifier import EntryClassifier
 from bot.core.text import Normalised, Normaliser
 
 # Bands on the 0-100 score (half the cosine blend, half the classifier's probability, x 100),
-# picked on the tuning half of tests/data/eval.yaml by bench/quality.py (--sweep: best top-1 with
-# at least 97 % of out-of-scope messages rejected) and checked on the other half.
-DEFAULT_HIGH = 30.0
+# calibrated by bench/calibrate.py on out-of-fold scores of knowledge/examples/ and the triage
+# examples' out-of-scope messages (5 folds, 501 + 200 messages): best top-1 with at least 97 % of
+# out-of-scope messages rejected (85.4 % top-1, 97.0 % top-3 there); never on a test set.
+DEFAULT_HIGH = 25.5
 DEFAULT_LOW = 18.0
 
 N_FEATURES = 2**20
@@ -47,6 +48,9 @@ CENTROID_SHARE = 0.3  # share of the entry-as-a-whole similarity in an entry's s
 FOCUS_SHARE = 0.6  # weight of the question found in a long message against the whole message
 NOT_OURS_FACTOR = 0.6  # a message on another service's topic (lexicon not_ours) keeps this share
 ROLE_BONUS = 0.03  # an entry written for the writer's role alone (settles twin entries)
+# Examples (knowledge/examples/) are searched by the cosine too, not only learned by the
+# classifier: out-of-fold top-1 85.4 % against 83.0 % (bench/calibrate.py), for a larger index.
+EXAMPLES_IN_INDEX = True
 HEAD_CHARS, TAIL_CHARS = 200, 400  # a rambling message: its start and end carry the topic
 
 Band = Literal["answer", "did-you-mean", "fallback"]
@@ -102,7 +106,18 @@ def _vectorizers() -> tuple[HashingVectorizer, HashingVectorizer]:
 class Ranker:
     """Index built once from the entries; `search` ranks entries for one normalised message."""
 
-    def __init__(self, entries: Iterable[EntryLike], normaliser: Normaliser) -> None:
+    def __init__(
+        self,
+        entries: Iterable[EntryLike],
+        normaliser: Normaliser,
+        *,
+        examples: Mapping[str, Sequence[str]] | None = None,
+        out_of_scope: Sequence[str] = (),
+    ) -> None:
+        """`examples`: more questions per entry id (knowledge/examples/), indexed with the
+        entry's own questions (EXAMPLES_IN_INDEX) or else learned by the classifier only;
+        `out_of_scope`: messages that are not ours, a "none" class of the classifier whose
+        probability is taken from every entry's."""
         chars, words = _vectorizers()
         self._char_grams = chars.build_analyzer()
         self._word_grams = words.build_analyzer()
@@ -116,7 +131,8 @@ class Ranker:
             self._sole_reader.append(readers[0] if len(readers) == 1 else None)
             self.ids.append(entry.id)
             starts.append(len(texts))
-            for text in [*entry.questions, entry.title]:
+            extra = (examples or {}).get(entry.id, ()) if EXAMPLES_IN_INDEX else ()
+            for text in [*entry.questions, *extra, entry.title]:
                 texts.append(normaliser(text).folded)
         self._starts = np.asarray(starts, dtype=np.int64)
         if not texts:
@@ -132,7 +148,7 @@ class Ranker:
         self._idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
         docs = self._weigh(counts)
         owner = np.repeat(np.arange(len(starts)), np.diff(np.append(self._starts, len(texts))))
-        self._classifier = EntryClassifier(docs, owner, len(starts))
+        self._classifier = self._trained(docs, owner, normaliser, examples or {}, out_of_scope)
         pick = sp.csr_matrix(
             (np.ones(len(texts), dtype=np.float32), (owner, np.arange(len(texts)))),
             shape=(len(starts), len(texts)),
@@ -154,6 +170,32 @@ class Ranker:
         # Half precision: weights in [0, 1] keep three digits, the scores' own precision,
         # and the index takes 6 bytes a posting instead of 8.
         self._postings.data = self._postings.data.astype(np.float16)
+
+    def _trained(
+        self,
+        docs: sp.csr_matrix,
+        owner: np.ndarray,
+        normaliser: Normaliser,
+        examples: Mapping[str, Sequence[str]],
+        out_of_scope: Sequence[str],
+    ) -> EntryClassifier:
+        """The classifier over the entries' questions and titles plus the examples; the
+        out-of-scope messages are one more class, after the entries."""
+        row_of = {entry_id: i for i, entry_id in enumerate(self.ids)}
+        texts: list[str] = []
+        labels: list[int] = []
+        for entry_id, questions in examples.items():
+            if entry_id in row_of and not EXAMPLES_IN_INDEX:
+                texts += [normaliser(q).folded for q in questions]
+                labels += [row_of[entry_id]] * len(questions)
+        none = [normaliser(text).folded for text in out_of_scope]
+        texts += none
+        labels += [len(self.ids)] * len(none)
+        if not texts:
+            return EntryClassifier(docs, owner, len(self.ids))
+        rows = sp.vstack([docs, self._weigh(self._counts(texts))]).tocsr()
+        owners = np.concatenate([owner, np.asarray(labels, dtype=owner.dtype)])
+        return EntryClassifier(rows, owners, len(self.ids) + (1 if none else 0))
 
     @property
     def question_count(self) -> int:
@@ -253,7 +295,7 @@ class Ranker:
         whole = np.add.reduceat(per_doc, self._starts) / self._entry_norms
         scores = (1 - CENTROID_SHARE) * best + CENTROID_SHARE * whole
         if self._classifier.fitted:
-            likely = self._classifier.probabilities(query)
+            likely = self._classifier.probabilities(query)[: len(self.ids)]  # not "none"
             scores = (1 - CLASSIFIER_SHARE) * scores + CLASSIFIER_SHARE * likely
         if role is not None:
             bonus = np.fromiter(
