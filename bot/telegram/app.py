@@ -35,6 +35,7 @@ from bot.telegram.alerts import StaffAlerts
 from bot.telegram.context import CONTEXT_TYPES, BotApp, BotContext
 from bot.telegram.limits import ChatOrderedProcessor, ResilientRateLimiter
 from bot.telegram.logfilter import install_token_filter, setup_logging
+from bot.telegram.outbox import AlertOutbox
 from bot.telegram.polling import run_polling
 from bot.telegram.webhook import NO_SECRET, run_webhook
 
@@ -65,7 +66,16 @@ async def on_startup(app: BotApp) -> None:
     await state.log.start()
     if app.job_queue is not None:
         app.job_queue.run_repeating(purge_job, PURGE_INTERVAL, first=0.0, name="daily-purge")
+        if state.alerts is not None:  # once running: the alerts a stop or crash left unsent
+            app.job_queue.run_once(resend_alerts_job, 0.0, name="resend-alerts")
     await admin.tell_admins_about_snapshot(app)
+
+
+async def resend_alerts_job(context: BotContext) -> None:
+    """JobQueue callback at start: send the staff alerts the outbox still holds."""
+    alerts = context.bot_data.alerts
+    if alerts is not None:
+        await alerts.resume(context.application)
 
 
 async def on_shutdown(app: BotApp) -> None:
@@ -75,6 +85,12 @@ async def on_shutdown(app: BotApp) -> None:
         return
     state.started = False
     await state.log.close()
+    if state.alerts is not None:
+        if state.alerts.outbox is not None:
+            await state.alerts.outbox.close()
+        if state.alerts.kept_for_restart or state.alerts.dropped:
+            logger.warning("staff alerts at exit: %d kept for the next start, %d lost",
+                           state.alerts.kept_for_restart, state.alerts.dropped)
     for handler in logging.getLogger().handlers:
         with contextlib.suppress(Exception):  # a broken handler must not block the shutdown
             handler.flush()
@@ -153,7 +169,11 @@ def build_application(
     state.admins = frozenset(settings.admins)
     state.kb_problems = services.kb_problems
     if settings.alerts.chat_id is not None:
-        state.alerts = StaffAlerts(settings.alerts.chat_id)
+        assert settings.hash_secret is not None  # required above
+        state.alerts = StaffAlerts(
+            settings.alerts.chat_id, AlertOutbox(settings.storage.database),
+            settings.hash_secret.get_secret_value().encode(),
+        )
     add_handlers(app)
     humanhelp.install(app)  # /baotin, /gapnguoi: handlers in group -1 (bot.telegram.humanhelp)
     return app
