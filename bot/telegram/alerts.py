@@ -4,6 +4,7 @@ background so no user's reply waits for them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -84,6 +85,7 @@ class StaffAlerts:
         self._queue_size = queue_size
         self._stop_timeout = stop_timeout
         self._sending = False
+        self._deadline: float | None = None  # set once the application stops
         self.dropped = 0  # alerts lost for good (not kept in the outbox)
         self.kept_for_restart = 0  # alerts left in the outbox at shutdown
 
@@ -145,23 +147,37 @@ class StaffAlerts:
             batch.append(self._pending.popleft())
         return batch
 
-    async def _send_all(self, app: Any) -> None:
+    async def _send(self, app: Any, text: str) -> None:
+        """One message to the staff chat; once the application stops (`app.running` turns
+        false, checked every 0.1 s, also while a send hangs) everything left gets at most
+        `stop_timeout` seconds: TimeoutError after that."""
         loop = asyncio.get_running_loop()
-        deadline: float | None = None
+        send = asyncio.ensure_future(app.bot.send_message(self.chat_id, text))
+        try:
+            while True:
+                if self._deadline is None and not app.running:  # shutting down
+                    self._deadline = loop.time() + self._stop_timeout
+                wait = 0.1 if self._deadline is None else self._deadline - loop.time()
+                if wait <= 0:
+                    raise TimeoutError
+                done, _ = await asyncio.wait({send}, timeout=min(wait, 0.1))
+                if done:
+                    send.result()
+                    return
+        finally:
+            if not send.done():
+                send.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await send
+
+    async def _send_all(self, app: Any) -> None:
+        self._deadline = None
         try:
             while self._pending:
-                if deadline is None and not app.running:  # shutting down: a bounded flush
-                    deadline = loop.time() + self._stop_timeout
                 batch = self._batch()
                 text = "\n\n".join(alert for _, alert in batch)
                 try:
-                    if deadline is None:
-                        await app.bot.send_message(self.chat_id, text)
-                    else:
-                        await asyncio.wait_for(
-                            app.bot.send_message(self.chat_id, text),
-                            max(0.0, deadline - loop.time()),
-                        )
+                    await self._send(app, text)
                 except TimeoutError:
                     self._pending.extendleft(reversed(batch))
                     self._left_at_shutdown()
