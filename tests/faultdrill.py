@@ -167,6 +167,14 @@ async def _until(check: Any, timeout: float) -> bool:
     return bool(check())
 
 
+def urgent_text(responder: Any) -> str:
+    """A message the bot treats as urgent (answered with 111 first, alerted to staff)."""
+    for text in ("cứu em với, bố đang đánh em chảy máu", "có người đang đánh em", "em muốn chết"):
+        if responder.respond(text).urgent:
+            return text
+    raise AssertionError("none of the drill's urgent messages is urgent any more")
+
+
 async def alert_drill(api: FakeBotAPI, tmp: Path, urgent_text: str, chats: int = 10,
                       how: str = "kill", timeout: float = 60.0) -> AlertOutcome:
     """`chats` urgent messages while every send to the staff chat hangs; once every user has

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.responder import Reply, Suggestion
-from bot.privacy import user_key
 from bot.logdb import MIGRATIONS
+from bot.privacy import user_key
 from bot.store import InteractionLog, run_purge
 
 SECRET = b"test-secret"

@@ -12,9 +12,9 @@ from typing import Any
 
 from conftest import HASH_SECRET, RunningBot
 from fakebotapi import FakeBotAPI
-from faultdrill import FIRST_CHAT, alert_drill, drill_config, spawn
+from faultdrill import FIRST_CHAT, alert_drill, drill_config, spawn, urgent_text
 from faultdrill import HASH_SECRET as DRILL_SECRET
-from test_telegram_conversation import CHAT, _answered_question, _urgent_text
+from test_telegram_conversation import CHAT, _answered_question
 
 from bot.core.responder import Responder
 from bot.privacy import user_key
@@ -25,7 +25,7 @@ from bot.telegram.outbox import AlertOutbox
 async def test_alerts_cut_off_by_kill_9_reach_staff_once_after_restart(
     fake_api: FakeBotAPI, tmp_path: Path, shared_responder: Responder
 ) -> None:
-    outcome = await alert_drill(fake_api, tmp_path, _urgent_text(shared_responder), chats=6)
+    outcome = await alert_drill(fake_api, tmp_path, urgent_text(shared_responder), chats=6)
     assert outcome.pending_at_stop == 6  # the kill really came before any alert went out
     assert (outcome.delivered_once, outcome.duplicated, outcome.missing) == (6, 0, 0)
 
@@ -33,7 +33,7 @@ async def test_alerts_cut_off_by_kill_9_reach_staff_once_after_restart(
 async def test_alerts_cut_off_by_sigterm_reach_staff_once_after_restart(
     fake_api: FakeBotAPI, tmp_path: Path, shared_responder: Responder
 ) -> None:
-    outcome = await alert_drill(fake_api, tmp_path, _urgent_text(shared_responder), chats=4,
+    outcome = await alert_drill(fake_api, tmp_path, urgent_text(shared_responder), chats=4,
                                 how="term")
     assert outcome.stop_seconds < 10  # the staff chat hung; the shutdown stayed bounded
     assert outcome.pending_at_stop == 4
