@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from conftest import HASH_SECRET, RunningBot
+from conftest import ALERT_CHAT_ID, HASH_SECRET, RunningBot
 from fakebotapi import FakeBotAPI
 from faultdrill import FIRST_CHAT, alert_drill, drill_config, spawn, urgent_text
 from faultdrill import HASH_SECRET as DRILL_SECRET
@@ -38,6 +38,29 @@ async def test_alerts_cut_off_by_sigterm_reach_staff_once_after_restart(
     assert outcome.stop_seconds < 10  # the staff chat hung; the shutdown stayed bounded
     assert outcome.pending_at_stop == 4
     assert (outcome.delivered_once, outcome.duplicated, outcome.missing) == (4, 0, 0)
+
+
+async def test_an_alert_telegram_refused_is_sent_at_the_next_look_and_only_once(
+    start_bot: Any,
+) -> None:
+    bot: RunningBot = await start_bot(alerts={"chat_id": ALERT_CHAT_ID})
+    api = bot.api
+    api.failing_chats[ALERT_CHAT_ID] = (400, "Bad Request: chat not found")  # staff chat broken
+    text = urgent_text(bot.state.responder)
+    api.message(CHAT, text)
+    await api.wait_sent(CHAT, 1)
+    await api.wait_for(lambda: any(c.method == "sendMessage"
+                                   and int(c.params["chat_id"]) == ALERT_CHAT_ID
+                                   for c in api.calls))
+    await api.settle()
+    assert api.sent_to(ALERT_CHAT_ID) == []
+    del api.failing_chats[ALERT_CHAT_ID]  # staff fixed the chat
+    (job,) = bot.app.job_queue.get_jobs_by_name("resend-alerts")
+    await job.run(bot.app)  # the periodic look at the outbox
+    await api.wait_sent(ALERT_CHAT_ID, 1)
+    await job.run(bot.app)
+    await api.settle(0.5)
+    assert len(api.sent_to(ALERT_CHAT_ID)) == 1
 
 
 async def test_the_outbox_sends_urgent_alerts_first_then_oldest_first(tmp_path: Path) -> None:

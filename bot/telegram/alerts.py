@@ -86,6 +86,8 @@ class StaffAlerts:
         self._stop_timeout = stop_timeout
         self._sending = False
         self._deadline: float | None = None  # set once the application stops
+        self._owned: set[int] = set()  # outbox ids queued in memory or being sent
+        self._sent: OrderedDict[int, None] = OrderedDict()  # outbox ids sent by this run
         self.dropped = 0  # alerts lost for good (not kept in the outbox)
         self.kept_for_restart = 0  # alerts left in the outbox at shutdown
 
@@ -103,20 +105,23 @@ class StaffAlerts:
         alert_id = await self.outbox.add(key, html_text, urgent=urgent) if self.outbox else None
         if alert_id == AlertOutbox.DUPLICATE:
             return False
+        if alert_id is not None:
+            self._owned.add(alert_id)
         self._push(app, (alert_id, html_text))
         return True
 
     async def resume(self, app: Any) -> int:
-        """At start: queue what the outbox still holds (urgent first, oldest first); returns
-        how many."""
+        """At start, then every few minutes (bot.telegram.app): queue what the outbox still
+        holds and nobody is sending (left by the last stop, refused by Telegram, or put off by
+        a full queue), urgent first, oldest first; returns how many."""
         if self.outbox is None:
             return 0
         stored = await self.outbox.pending()
-        queued = {alert_id for alert_id, _ in self._pending}
-        fresh = [item for item in stored if item[0] not in queued]
+        fresh = [item for item in stored
+                 if item[0] not in self._owned and item[0] not in self._sent]
         if fresh:
-            logger.warning("sending %d staff alert(s) left unsent before the last stop",
-                           len(fresh))
+            logger.warning("sending %d staff alert(s) left unsent earlier", len(fresh))
+            self._owned.update(alert_id for alert_id, _ in fresh)
             self._pending.extendleft(reversed(fresh))
             self._start(app)
         return len(fresh)
@@ -126,6 +131,8 @@ class StaffAlerts:
             alert_id, _ = self._pending.popleft()
             if alert_id is None:
                 self.dropped += 1
+            else:  # still in the outbox: a later `resume` sends it
+                self._owned.discard(alert_id)
             logger.error("staff alert queue full: oldest alert put off (see the staff report)")
         self._pending.append(item)
         self._start(app)
@@ -186,12 +193,20 @@ class StaffAlerts:
                     self._count_lost(batch)
                     logger.error("staff alert not delivered: %s", type(exc).__name__)
                     continue
+                ids = [i for i, _ in batch if i is not None]
+                for alert_id in ids:
+                    self._sent[alert_id] = None
+                    self._owned.discard(alert_id)
+                while len(self._sent) > CASES_REMEMBERED:
+                    self._sent.popitem(last=False)
                 if self.outbox is not None:
-                    await self.outbox.mark_sent([i for i, _ in batch if i is not None])
+                    await self.outbox.mark_sent(ids)
         finally:
             self._sending = False
 
     def _count_lost(self, batch: list[Pending]) -> int:
+        """Alerts not sent: those kept in the outbox are left to a later `resume`."""
+        self._owned.difference_update(alert_id for alert_id, _ in batch)
         lost = sum(1 for alert_id, _ in batch if alert_id is None)
         self.dropped += lost
         self.kept_for_restart += len(batch) - lost

@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 PURGE_INTERVAL = 24 * 3600.0  # seconds between purges of the interaction log
+RESEND_INTERVAL = 300.0  # seconds between looks for staff alerts left in the outbox
 
 
 async def purge_job(context: BotContext) -> None:
@@ -67,12 +68,14 @@ async def on_startup(app: BotApp) -> None:
     if app.job_queue is not None:
         app.job_queue.run_repeating(purge_job, PURGE_INTERVAL, first=0.0, name="daily-purge")
         if state.alerts is not None:  # once running: the alerts a stop or crash left unsent
-            app.job_queue.run_once(resend_alerts_job, 0.0, name="resend-alerts")
+            app.job_queue.run_repeating(resend_alerts_job, RESEND_INTERVAL, first=0.0,
+                                        name="resend-alerts")
     await admin.tell_admins_about_snapshot(app)
 
 
 async def resend_alerts_job(context: BotContext) -> None:
-    """JobQueue callback at start: send the staff alerts the outbox still holds."""
+    """JobQueue callback, at start and every RESEND_INTERVAL: send the staff alerts the outbox
+    still holds (left by the last stop, or refused by Telegram since)."""
     alerts = context.bot_data.alerts
     if alerts is not None:
         await alerts.resume(context.application)
