@@ -143,6 +143,7 @@ class AlertOutcome:
     duplicated: int  # cases alerted more than once
     missing: int  # cases never alerted
     stop_seconds: float = 0.0
+    restart_log: str = ""  # the end of the restarted bot's log, to read when a case is missing
 
 
 def _query(database: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -188,8 +189,9 @@ async def alert_drill(api: FakeBotAPI, tmp: Path, urgent_text: str, chats: int =
     for index in range(chats):
         api.message(FIRST_CHAT + index, urgent_text)
     await api.wait_for(lambda: len(_replies(api, chats)) == chats, timeout=timeout)
-    await _until(lambda: len(_query(database, "SELECT id FROM staff_alerts")) >= chats
-                 and len(_query(database, "SELECT id FROM exchanges")) >= chats, timeout)
+    if not await _until(lambda: len(_query(database, "SELECT id FROM staff_alerts")) >= chats
+                        and len(_query(database, "SELECT id FROM exchanges")) >= chats, timeout):
+        raise AssertionError("the alerts and exchanges never all reached the log database")
     loop = asyncio.get_running_loop()
     started = loop.time()
     if how == "kill":
@@ -216,7 +218,8 @@ async def alert_drill(api: FakeBotAPI, tmp: Path, urgent_text: str, chats: int =
         await api.settle(1.0)  # a duplicate would come now
     finally:
         proc.send_signal(signal.SIGTERM)
-        await proc.communicate()
+        _, stderr = await proc.communicate()
     found = counts()
     return AlertOutcome(chats, pending, sum(c == 1 for c in found), sum(c > 1 for c in found),
-                        sum(c == 0 for c in found), took)
+                        sum(c == 0 for c in found), took,
+                        stderr.decode("utf-8", errors="replace")[-3000:])

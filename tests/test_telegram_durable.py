@@ -25,19 +25,22 @@ from bot.telegram.outbox import AlertOutbox
 async def test_alerts_cut_off_by_kill_9_reach_staff_once_after_restart(
     fake_api: FakeBotAPI, tmp_path: Path, shared_responder: Responder
 ) -> None:
-    outcome = await alert_drill(fake_api, tmp_path, urgent_text(shared_responder), chats=6)
+    outcome = await alert_drill(fake_api, tmp_path, urgent_text(shared_responder), chats=6,
+                                timeout=120)
     assert outcome.pending_at_stop == 6  # the kill really came before any alert went out
-    assert (outcome.delivered_once, outcome.duplicated, outcome.missing) == (6, 0, 0)
+    delivered = (outcome.delivered_once, outcome.duplicated, outcome.missing)
+    assert delivered == (6, 0, 0), outcome.restart_log
 
 
 async def test_alerts_cut_off_by_sigterm_reach_staff_once_after_restart(
     fake_api: FakeBotAPI, tmp_path: Path, shared_responder: Responder
 ) -> None:
     outcome = await alert_drill(fake_api, tmp_path, urgent_text(shared_responder), chats=4,
-                                how="term")
+                                how="term", timeout=120)
     assert outcome.stop_seconds < 10  # the staff chat hung; the shutdown stayed bounded
     assert outcome.pending_at_stop == 4
-    assert (outcome.delivered_once, outcome.duplicated, outcome.missing) == (4, 0, 0)
+    delivered = (outcome.delivered_once, outcome.duplicated, outcome.missing)
+    assert delivered == (4, 0, 0), outcome.restart_log
 
 
 async def test_an_alert_telegram_refused_is_sent_at_the_next_look_and_only_once(

@@ -66,10 +66,17 @@ async def on_startup(app: BotApp) -> None:
     state.started = True
     await state.log.start()
     if app.job_queue is not None:
-        app.job_queue.run_repeating(purge_job, PURGE_INTERVAL, first=0.0, name="daily-purge")
-        if state.alerts is not None:  # once running: the alerts a stop or crash left unsent
-            app.job_queue.run_repeating(resend_alerts_job, RESEND_INTERVAL, first=0.0,
-                                        name="resend-alerts")
+        # Both run once at start, then every interval. Not `run_repeating(first=0)`: the
+        # scheduler starts only after this hook, and an interval whose start has passed by then
+        # fires first one interval later. The start run has no grace limit (APScheduler's
+        # default of 1 s would skip it as "missed" on a busy machine).
+        late_ok = {"misfire_grace_time": None}
+        jobs = [(purge_job, PURGE_INTERVAL, "daily-purge")]
+        if state.alerts is not None:  # the alerts a stop or crash left unsent
+            jobs.append((resend_alerts_job, RESEND_INTERVAL, "resend-alerts"))
+        for callback, interval, name in jobs:
+            app.job_queue.run_once(callback, 0.0, name=f"{name}-at-start", job_kwargs=late_ok)
+            app.job_queue.run_repeating(callback, interval, first=interval, name=name)
     await admin.tell_admins_about_snapshot(app)
 
 
