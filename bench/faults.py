@@ -1,7 +1,7 @@
-"""Fault figures (issue 15): kill -9 and SIGTERM with a backlog against the fake Bot API, and a
-YAML alias bomb. Prints figures; gates nothing.
+"""Fault figures (issue 15): kill -9 and SIGTERM with a backlog against the fake Bot API, staff
+alerts cut off by kill -9, and a YAML alias bomb. Prints figures; gates nothing.
 
-    .venv/bin/python bench/faults.py [--kill-chats 500] [--term-chats 1000]
+    .venv/bin/python bench/faults.py [--kill-chats 500] [--term-chats 1000] [--alerts 200]
 """
 
 from __future__ import annotations
@@ -47,6 +47,25 @@ async def _drills(kill_chats: int, term_chats: int, overall: float) -> None:
           f"lost {out.lost}, duplicated {out.duplicated}")
 
 
+async def _alerts(cases: int) -> None:
+    from fakebotapi import FakeBotAPI
+    from faultdrill import alert_drill, urgent_text
+
+    from bot.core.knowledge import load_knowledge
+    from bot.core.responder import Responder
+
+    text = urgent_text(Responder(load_knowledge(ROOT / "knowledge")))
+    with tempfile.TemporaryDirectory() as tmp:
+        api = await FakeBotAPI().start()
+        try:
+            out = await alert_drill(api, Path(tmp), text, chats=cases, timeout=180)
+        finally:
+            await api.stop()
+    print(f"staff alerts, {out.cases} urgent cases, staff chat unreachable, kill -9: "
+          f"{out.pending_at_stop} pending at the kill; after restart delivered once "
+          f"{out.delivered_once}, twice or more {out.duplicated}, never {out.missing}")
+
+
 def _alias_bomb() -> None:
     from bot.core.yamlfile import YamlSyntaxError, load_located
 
@@ -75,11 +94,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kill-chats", type=int, default=500)
     parser.add_argument("--term-chats", type=int, default=1000)
+    parser.add_argument("--alerts", type=int, default=200,
+                        help="urgent cases whose staff alerts the kill cuts off")
     parser.add_argument("--overall", type=float, default=30.0,
                         help="bot's overall messages/s limit (Telegram's is 30)")
     args = parser.parse_args()
     _alias_bomb()
     asyncio.run(_drills(args.kill_chats, args.term_chats, args.overall))
+    asyncio.run(_alerts(args.alerts))
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ async def generate(db_path: Path, rows: int, *, seed: int = 7, now: float | None
             text = _message(topic, rng)
         ref = log.record(user, rng.choice(["child", "parent", "teacher"]), text, reply)
         if reply.band == "answer" and rng.random() < 0.2:
-            log.record_feedback(ref, rng.random() < 0.7)
+            log.record_feedback(ref, rng.random() < 0.7, user)
     await log.close()
 
 

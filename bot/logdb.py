@@ -35,6 +35,23 @@ MIGRATIONS: list[str] = [
     CREATE INDEX exchanges_hour ON exchanges(hour_ts);
     CREATE INDEX exchanges_user ON exchanges(user_key);
     """,
+    # 2: what must survive a restart: staff alerts not yet sent, and /xoa not yet executed.
+    """
+    CREATE TABLE staff_alerts (
+        id INTEGER PRIMARY KEY,            -- queue order
+        case_key TEXT NOT NULL UNIQUE,     -- HMAC(BOT_HASH_SECRET, chat and message id): one
+                                           -- alert per case, even across restarts
+        urgent INTEGER NOT NULL,
+        hour_ts INTEGER NOT NULL,          -- unix time rounded down to the hour (UTC)
+        alert TEXT NOT NULL,               -- the alert as sent (message redacted); '' once sent
+        sent INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX staff_alerts_pending ON staff_alerts(sent, urgent, id);
+    CREATE TABLE pending_forgets (
+        user_key TEXT PRIMARY KEY,         -- as in exchanges: whose rows /xoa must delete
+        hour_ts INTEGER NOT NULL
+    );
+    """,
 ]
 
 
@@ -79,12 +96,18 @@ async def _migrate(db: aiosqlite.Connection) -> None:
             raise
 
 
-async def delete_and_scrub(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> int:
-    """Delete in one transaction, then checkpoint so the deleted text leaves the WAL file too."""
+async def delete_and_scrub(
+    db: aiosqlite.Connection, sql: str, params: tuple[Any, ...],
+    then: tuple[str, tuple[Any, ...]] | None = None,
+) -> int:
+    """Delete in one transaction (with `then`, a second statement, in the same one), then
+    checkpoint so the deleted text leaves the WAL file too. Returns what `sql` deleted."""
     await db.execute("BEGIN IMMEDIATE")
     try:
         cursor = await db.execute(sql, params)
         deleted = cursor.rowcount
+        if then is not None:
+            await db.execute(*then)
         await db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
@@ -93,6 +116,27 @@ async def delete_and_scrub(db: aiosqlite.Connection, sql: str, params: tuple[Any
     with contextlib.suppress(aiosqlite.Error):
         await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return max(deleted, 0)
+
+
+DAY_FIGURES = (
+    "messages", "answer", "did_you_mean", "fallback", "urgent", "helpful", "not_helpful"
+)
+
+
+async def day_figures(db: aiosqlite.Connection, start: int) -> Any:
+    """The DAY_FIGURES of exchanges logged since `start` (unix time), as one row."""
+    async with db.execute(
+        "SELECT COUNT(*),"
+        " COALESCE(SUM(band = 'answer'), 0),"
+        " COALESCE(SUM(band = 'did-you-mean'), 0),"
+        " COALESCE(SUM(band = 'fallback'), 0),"
+        " COALESCE(SUM(urgent), 0),"
+        " COALESCE(SUM(helpful = 1), 0),"
+        " COALESCE(SUM(helpful = 0), 0)"
+        " FROM exchanges WHERE hour_ts >= ?",
+        (start,),
+    ) as cursor:
+        return await cursor.fetchone()
 
 
 def local_day_start(now: float, utc_offset_hours: int) -> int:
@@ -111,6 +155,12 @@ async def run_purge(db_path: Path, retention_days: int, *, now: float | None = N
     cutoff = (time.time() if now is None else now) - retention_days * 86400
     db = await open_database(db_path, busy_timeout=5.0)
     try:
-        return await delete_and_scrub(db, "DELETE FROM exchanges WHERE hour_ts < ?", (cutoff,))
+        return await purge_older(db, cutoff)
     finally:
         await db.close()
+
+
+async def purge_older(db: aiosqlite.Connection, cutoff: float) -> int:
+    """Delete exchanges (returned: how many) and staff alerts logged before `cutoff`."""
+    await delete_and_scrub(db, "DELETE FROM staff_alerts WHERE hour_ts < ?", (cutoff,))
+    return await delete_and_scrub(db, "DELETE FROM exchanges WHERE hour_ts < ?", (cutoff,))

@@ -24,12 +24,15 @@ from typing import Any, Protocol
 import aiosqlite
 
 from bot.logdb import (
+    DAY_FIGURES,
     UTC_OFFSET_HOURS,
     VIETNAM,
     StoreError,
+    day_figures,
     delete_and_scrub,
     local_day_start,
     open_database,
+    purge_older,
     run_purge,
 )
 from bot.privacy import Redactor, default_redactor, user_key
@@ -39,8 +42,6 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 500
 MAX_INPUT_CHARS = 4096  # bound the redaction work; Telegram messages are at most 4096 chars
 REF_BYTES = 9  # secrets.token_urlsafe(9) -> 12 ascii chars
-
-
 
 
 class ReplyLike(Protocol):
@@ -77,6 +78,16 @@ class _Row:
 class _Feedback:
     ref: str
     helpful: bool
+    user_key: str  # who pressed: counts only on their own exchange
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What /xoa achieved: rows deleted now, and whether the deletion is durable (done, or
+    recorded in the database and finished at the latest at the next start)."""
+
+    rows: int
+    durable: bool
 
 
 _Op = _Row | _Feedback
@@ -164,11 +175,16 @@ class InteractionLog:
             category=reply.category,
         )
 
-    def record_feedback(self, exchange_ref: str, helpful: bool) -> None:
-        """Queue the user's helpful / not helpful verdict on an earlier exchange."""
+    def record_feedback(self, exchange_ref: str, helpful: bool, user_id: int) -> None:
+        """Queue a helpful / not helpful verdict on an earlier exchange. It counts only when
+        `user_id` is the user that exchange was logged for (compared by keyed hash, in the
+        database, so it holds across restarts): a forged or replayed button changes nothing."""
         if not exchange_ref or len(exchange_ref) > 16 or not exchange_ref.isascii():
             return  # not one of ours (forged callback data): ignore
-        self._push(_Feedback(exchange_ref, bool(helpful)))
+        try:
+            self._push(_Feedback(exchange_ref, bool(helpful), user_key(self._secret, user_id)))
+        except Exception as exc:  # never costs the user their answer
+            self._note_failure(exc, detail=False)
 
     def _push(self, op: _Op) -> None:
         if len(self._buffer) >= self._queue_size:
@@ -204,12 +220,19 @@ class InteractionLog:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the database (a failure is logged, not raised) and start the writer."""
+        """Open the database (a failure is logged, not raised) and start the writer, which
+        first finishes every /xoa accepted before a crash or stop."""
         async with self._lock:
             try:
-                await self._connection()
+                db = await self._connection()
+                async with db.execute("SELECT user_key FROM pending_forgets") as cursor:
+                    self._pending_forgets.update([str(row[0]) async for row in cursor])
             except Exception as exc:  # the bot must run even when its log cannot
                 self._note_failure(exc)
+        if self._pending_forgets:
+            logger.warning("finishing %d /xoa request(s) accepted before the last stop",
+                           len(self._pending_forgets))
+            self._wake.set()
         if self._task is None:
             self._closing.clear()
             self._task = asyncio.create_task(self._writer(), name="interaction-log-writer")
@@ -281,6 +304,7 @@ class InteractionLog:
             try:
                 for key in forgets:
                     await db.execute("DELETE FROM exchanges WHERE user_key = ?", (key,))
+                    await db.execute("DELETE FROM pending_forgets WHERE user_key = ?", (key,))
                 rows = [op for op in batch if isinstance(op, _Row)]
                 if rows:
                     await db.executemany(
@@ -304,9 +328,12 @@ class InteractionLog:
                             for r in rows
                         ],
                     )
-                feedback = [(int(op.helpful), op.ref) for op in batch if isinstance(op, _Feedback)]
+                feedback = [(int(op.helpful), op.ref, op.user_key)
+                            for op in batch if isinstance(op, _Feedback)]
                 if feedback:
-                    await db.executemany("UPDATE exchanges SET helpful = ? WHERE ref = ?", feedback)
+                    await db.executemany(
+                        "UPDATE exchanges SET helpful = ? WHERE ref = ? AND user_key = ?", feedback
+                    )
                 await db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -321,6 +348,9 @@ class InteractionLog:
             await self._disconnect()  # reopen next time: the file may be replaced or repaired
             raise
         self._pending_forgets -= forgets
+        if forgets:  # the deleted text leaves the WAL file too
+            with contextlib.suppress(aiosqlite.Error):
+                await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def _connection(self) -> aiosqlite.Connection:
         """The open connection; reopened when the file was deleted or replaced underneath us."""
@@ -369,10 +399,17 @@ class InteractionLog:
     # --- staff and user operations ---------------------------------------------------------
 
     async def forget(self, user_id: int) -> int:
-        """Delete every row of this user, queued or stored; returns how many were deleted.
+        """Delete every row of this user, queued or stored; returns how many were deleted now
+        (see `request_forget`)."""
+        return (await self.request_forget(user_id)).rows
 
-        If the database cannot be reached now, the deletion is kept and retried by the writer
-        before anything else is written.
+    async def request_forget(self, user_id: int) -> Forgotten:
+        """/xoa: delete every row of this user, queued or stored.
+
+        The request is first recorded in the database (table `pending_forgets`), then carried
+        out; if carrying it out fails, the writer retries it, and `start()` finishes it after a
+        crash. Only when not even the record can be written is it not durable: it is still
+        retried while the bot runs, but the user must be told it is not done yet.
         """
         key = user_key(self._secret, user_id)
         async with self._lock:
@@ -386,18 +423,25 @@ class InteractionLog:
                 isinstance(op, _Row) for op in kept
             )
             self._buffer = deque(kept)
+            durable = False
             try:
                 db = await self._connection()
+                await db.execute(
+                    "INSERT OR REPLACE INTO pending_forgets (user_key, hour_ts) VALUES (?, ?)",
+                    (key, int(self._clock() // 3600 * 3600)),
+                )
+                durable = True
                 deleted = await delete_and_scrub(
-                    db, "DELETE FROM exchanges WHERE user_key = ?", (key,)
+                    db, "DELETE FROM exchanges WHERE user_key = ?", (key,),
+                    then=("DELETE FROM pending_forgets WHERE user_key = ?", (key,)),
                 )
             except Exception as exc:
                 self._note_failure(exc)
                 await self._disconnect()
                 self._pending_forgets.add(key)
                 self._wake.set()
-                return removed
-        return removed + deleted
+                return Forgotten(removed, durable)
+        return Forgotten(removed + deleted, durable=True)
 
     async def purge(self, retention_days: int) -> int:
         """Delete rows older than `retention_days` days; returns how many. Raises on failure."""
@@ -412,9 +456,7 @@ class InteractionLog:
             removed = before - len(self._buffer)
             try:
                 db = await self._connection()
-                deleted = await delete_and_scrub(
-                    db, "DELETE FROM exchanges WHERE hour_ts < ?", (cutoff,)
-                )
+                deleted = await purge_older(db, cutoff)
             except Exception:
                 await self._disconnect()
                 raise
@@ -435,31 +477,19 @@ class InteractionLog:
         }
         async with self._lock:
             try:
-                db = await self._connection()
-                async with db.execute(
-                    "SELECT COUNT(*),"
-                    " COALESCE(SUM(band = 'answer'), 0),"
-                    " COALESCE(SUM(band = 'did-you-mean'), 0),"
-                    " COALESCE(SUM(band = 'fallback'), 0),"
-                    " COALESCE(SUM(urgent), 0),"
-                    " COALESCE(SUM(helpful = 1), 0),"
-                    " COALESCE(SUM(helpful = 0), 0)"
-                    " FROM exchanges WHERE hour_ts >= ?",
-                    (start,),
-                ) as cursor:
-                    row = await cursor.fetchone()
+                row = await day_figures(await self._connection(), start)
             except Exception as exc:
                 self._note_failure(exc)
                 await self._disconnect()
                 return stats
-        names = ("messages", "answer", "did_you_mean", "fallback", "urgent", "helpful")
-        stats.update(zip((*names, "not_helpful"), row or (), strict=False))
+        stats.update(zip(DAY_FIGURES, row or (), strict=False))
         return stats
 
 
 __all__ = [
     "UTC_OFFSET_HOURS",
     "VIETNAM",
+    "Forgotten",
     "InteractionLog",
     "StoreError",
     "open_database",

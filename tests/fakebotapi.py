@@ -98,6 +98,8 @@ class FakeBotAPI:
         self.webhook: dict[str, Any] | None = None
         self.token_seen_wrong = 0
         self.failing_chats: dict[int, tuple[int, str]] = {}  # chat -> (HTTP code, description)
+        self.held_chats: set[int] = set()  # sendMessage there hangs, then fails: never delivered
+        self.held = 0  # sendMessage calls hanging right now
         self.send_delay = 0.0  # seconds before answering sendMessage
         self.send_jitter = 0.0  # plus up to this many seconds, at random
         self.in_flight: dict[int, int] = defaultdict(int)  # sendMessage calls being answered
@@ -209,10 +211,8 @@ class FakeBotAPI:
         return self._push({"edited_message": msg})
 
     def sticker(self, chat_id: int, **kwargs: Any) -> dict[str, Any]:
-        sticker = {
-            "file_id": "CAACAgIAAxk", "file_unique_id": "AgAD", "type": "regular",
-            "width": 512, "height": 512, "is_animated": False, "is_video": False,
-        }
+        sticker = {"file_id": "CAACAgIAAxk", "file_unique_id": "AgAD", "type": "regular",
+                   "width": 512, "height": 512, "is_animated": False, "is_video": False}
         return self.message(chat_id, extra={"sticker": sticker}, **kwargs)
 
     def photo(self, chat_id: int, **kwargs: Any) -> dict[str, Any]:
@@ -385,6 +385,14 @@ class FakeBotAPI:
             raise _ApiError(403, "Forbidden: bot was blocked by the user")
         if chat_id in self.failing_chats:
             raise _ApiError(*self.failing_chats[chat_id])
+        if chat_id in self.held_chats:
+            self.held += 1  # a network swallowing the request: no answer while held
+            try:
+                while chat_id in self.held_chats:
+                    await asyncio.sleep(0.02)
+            finally:
+                self.held -= 1
+            raise _ApiError(502, "Bad Gateway: request held and dropped")
         if self.send_delay or self.send_jitter:
             self.in_flight[chat_id] += 1
             self.max_in_flight = max(self.max_in_flight, sum(self.in_flight.values()))

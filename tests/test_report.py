@@ -50,7 +50,7 @@ class Writer:
         self.now = NOW - days_ago * DAY
         ref = self.log.record(1, "child", text, rep)
         if helpful is not None:
-            self.log.record_feedback(ref, helpful)
+            self.log.record_feedback(ref, helpful, 1)
         self.now = NOW
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.responder import Reply, Suggestion
+from bot.logdb import MIGRATIONS
 from bot.privacy import user_key
 from bot.store import InteractionLog, run_purge
 
@@ -106,12 +107,14 @@ async def test_feedback_lands_on_its_exchange(tmp_path: Path) -> None:
     await log.start()
     first = log.record(1, "child", "111 là gì", ANSWER)
     second = log.record(2, "child", "báo ai", ANSWER)
-    log.record_feedback(first, helpful=False)
-    log.record_feedback(second, helpful=True)
-    log.record_feedback("forged-ref", helpful=True)  # unknown ref: ignored, no error
+    third = log.record(3, "child", "gọi ai", ANSWER)
+    log.record_feedback(first, helpful=False, user_id=1)
+    log.record_feedback(second, helpful=True, user_id=2)
+    log.record_feedback("forged-ref", helpful=True, user_id=1)  # unknown ref: ignored, no error
+    log.record_feedback(third, helpful=False, user_id=2)  # not user 2's exchange: ignored
     await log.close()
     helpful = {r["ref"]: r["helpful"] for r in rows(db)}
-    assert helpful == {first: 0, second: 1}
+    assert helpful == {first: 0, second: 1, third: None}
 
 
 async def test_long_messages_are_truncated(tmp_path: Path) -> None:
@@ -277,7 +280,7 @@ async def test_forget_deletes_every_row_of_that_user_and_nothing_else(tmp_path: 
         log.record(43, "child", f"người khác {i}", ANSWER)
     assert await log.flush()
     queued = log.record(42, "child", "vẫn trong hàng đợi zxqv9", ANSWER)
-    log.record_feedback(queued, helpful=True)
+    log.record_feedback(queued, helpful=True, user_id=42)
     assert await log.forget(42) == 4
     assert b"zxqv" not in all_bytes(db)  # not in free pages or old WAL frames, even while open
     await log.close()
@@ -303,6 +306,57 @@ async def test_forget_while_database_is_locked_is_applied_later(tmp_path: Path) 
     assert await log.flush(timeout=5)
     await log.close()
     assert [r["message"] for r in rows(db)] == ["của bạn"]
+
+
+BLOCK_DELETES = (
+    "CREATE TRIGGER block_deletes BEFORE DELETE ON exchanges"
+    " BEGIN SELECT RAISE(ABORT, 'disk stalled'); END"
+)
+
+
+async def test_an_accepted_forget_that_could_not_run_is_finished_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "log.sqlite3"
+    log = make_log(db)
+    await log.start()
+    log.record(42, "child", "của tôi zxqv", ANSWER)
+    log.record(43, "child", "của bạn", ANSWER)
+    assert await log.flush()
+    with sqlite3.connect(db) as con:
+        con.execute(BLOCK_DELETES)  # the deletion itself fails after the request is recorded
+    forgotten = await log.request_forget(42)
+    assert forgotten.durable  # recorded: the user may be told it is done
+    await log.close()  # the bot stops before the deletion could run
+    assert len(rows(db)) == 2
+    with sqlite3.connect(db) as con:
+        con.execute("DROP TRIGGER block_deletes")
+    log = make_log(db)
+    await log.start()
+    assert await log.flush(timeout=5)
+    await log.close()
+    assert [r["message"] for r in rows(db)] == ["của bạn"]
+    assert rows(db, "SELECT * FROM pending_forgets") == []
+    assert b"zxqv" not in all_bytes(db)
+
+
+async def test_a_forget_that_cannot_be_recorded_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "log.sqlite3"
+    log = make_log(db)
+    await log.start()
+    log.record(42, "child", "của tôi", ANSWER)
+    assert await log.flush()
+    locker = sqlite3.connect(db, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        forgotten = await log.request_forget(42)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert not forgotten.durable
+    assert await log.flush(timeout=5)  # still retried while the bot runs
+    await log.close()
+    assert rows(db) == []
 
 
 async def test_purge_deletes_only_rows_older_than_retention(tmp_path: Path) -> None:
@@ -373,7 +427,7 @@ async def test_schema_version_is_recorded_and_reopening_keeps_rows(tmp_path: Pat
     log.record(1, "child", "b", ANSWER)
     await log.close()
     assert len(rows(db)) == 2
-    assert rows(db, "SELECT MAX(version) AS v FROM schema_version")[0]["v"] == 1
+    assert rows(db, "SELECT MAX(version) AS v FROM schema_version")[0]["v"] == len(MIGRATIONS)
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

@@ -183,6 +183,7 @@ class UiTexts(_Strict):
     hotline_card_outro: Text
     non_text: Text
     xoa_done: Text
+    xoa_failed: Text  # /xoa when the deletion could not even be recorded (database unwritable)
     reload_ok: Annotated[Text, slots("entries", "questions")]
     reload_failed: Text
     started_from_snapshot: Text

@@ -35,6 +35,7 @@ from bot.telegram.alerts import StaffAlerts
 from bot.telegram.context import CONTEXT_TYPES, BotApp, BotContext
 from bot.telegram.limits import ChatOrderedProcessor, ResilientRateLimiter
 from bot.telegram.logfilter import install_token_filter, setup_logging
+from bot.telegram.outbox import AlertOutbox
 from bot.telegram.polling import run_polling
 from bot.telegram.webhook import NO_SECRET, run_webhook
 
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 PURGE_INTERVAL = 24 * 3600.0  # seconds between purges of the interaction log
+RESEND_INTERVAL = 300.0  # seconds between looks for staff alerts left in the outbox
 
 
 async def purge_job(context: BotContext) -> None:
@@ -64,8 +66,26 @@ async def on_startup(app: BotApp) -> None:
     state.started = True
     await state.log.start()
     if app.job_queue is not None:
-        app.job_queue.run_repeating(purge_job, PURGE_INTERVAL, first=0.0, name="daily-purge")
+        # Both run once at start, then every interval. Not `run_repeating(first=0)`: the
+        # scheduler starts only after this hook, and an interval whose start has passed by then
+        # fires first one interval later. The start run has no grace limit (APScheduler's
+        # default of 1 s would skip it as "missed" on a busy machine).
+        late_ok = {"misfire_grace_time": None}
+        jobs = [(purge_job, PURGE_INTERVAL, "daily-purge")]
+        if state.alerts is not None:  # the alerts a stop or crash left unsent
+            jobs.append((resend_alerts_job, RESEND_INTERVAL, "resend-alerts"))
+        for callback, interval, name in jobs:
+            app.job_queue.run_once(callback, 0.0, name=f"{name}-at-start", job_kwargs=late_ok)
+            app.job_queue.run_repeating(callback, interval, first=interval, name=name)
     await admin.tell_admins_about_snapshot(app)
+
+
+async def resend_alerts_job(context: BotContext) -> None:
+    """JobQueue callback, at start and every RESEND_INTERVAL: send the staff alerts the outbox
+    still holds (left by the last stop, or refused by Telegram since)."""
+    alerts = context.bot_data.alerts
+    if alerts is not None:
+        await alerts.resume(context.application)
 
 
 async def on_shutdown(app: BotApp) -> None:
@@ -75,6 +95,12 @@ async def on_shutdown(app: BotApp) -> None:
         return
     state.started = False
     await state.log.close()
+    if state.alerts is not None:
+        if state.alerts.outbox is not None:
+            await state.alerts.outbox.close()
+        if state.alerts.kept_for_restart or state.alerts.dropped:
+            logger.warning("staff alerts at exit: %d kept for the next start, %d lost",
+                           state.alerts.kept_for_restart, state.alerts.dropped)
     for handler in logging.getLogger().handlers:
         with contextlib.suppress(Exception):  # a broken handler must not block the shutdown
             handler.flush()
@@ -153,7 +179,11 @@ def build_application(
     state.admins = frozenset(settings.admins)
     state.kb_problems = services.kb_problems
     if settings.alerts.chat_id is not None:
-        state.alerts = StaffAlerts(settings.alerts.chat_id)
+        assert settings.hash_secret is not None  # required above
+        state.alerts = StaffAlerts(
+            settings.alerts.chat_id, AlertOutbox(settings.storage.database),
+            settings.hash_secret.get_secret_value().encode(),
+        )
     add_handlers(app)
     humanhelp.install(app)  # /baotin, /gapnguoi: handlers in group -1 (bot.telegram.humanhelp)
     return app

@@ -23,26 +23,22 @@ if TYPE_CHECKING:
     from bot.telegram.counsel import CaseDesk
 
 TRACKED_MESSAGES = 1000  # per private chat, for /xoa
-REMEMBERED = 200  # feedback refs per user, alerted message ids per chat
 
 
 class UserData:
-    """One user's state: the audience they chose (child, parent, teacher), if any, and the
-    feedback refs of the answers sent to them (random, no content): a feedback button counts
-    only when pressed by the user it was sent to."""
+    """One user's state: the audience they chose (child, parent, teacher), if any. (Whose
+    answer a feedback button belongs to is in the log database, bot.store.)"""
 
     def __init__(self) -> None:
         self.audience: Audience | None = None
-        self.issued_refs: deque[str] = deque(maxlen=REMEMBERED)
 
 
 class ChatData:
-    """One chat's state: (message id, time sent) of the messages `/xoa` may delete, and the ids
-    of messages already alerted to staff (an edit is answered again, never alerted twice)."""
+    """One chat's state: (message id, time sent) of the messages `/xoa` may delete. (Which
+    messages were alerted to staff is in the outbox, bot.telegram.outbox.)"""
 
     def __init__(self) -> None:
         self.message_ids: deque[tuple[int, float]] = deque(maxlen=TRACKED_MESSAGES)
-        self.alerted: deque[int] = deque(maxlen=REMEMBERED)
 
     def track(self, message_id: int) -> None:
         self.message_ids.append((message_id, time.time()))

@@ -83,7 +83,7 @@ async def on_report_text(update: Update, context: BotContext) -> bool:
     urgent = next((m.urgent for m in turn if m.urgent is not None), None)
     if urgent is not None and state.alerts is not None:  # as for any urgent message
         alert = alert_text(state.responder, urgent, text, context.audience, None)
-        state.alerts.post(context.application, alert)
+        await state.alerts.queue(context.application, alert, message.chat_id, message.message_id)
     return True
 
 

@@ -80,7 +80,8 @@ async def _show_topic(update: Update, context: BotContext, tag: str) -> None:
 
 
 async def cmd_forget(update: Update, context: BotContext) -> None:
-    """/xoa: delete this conversation's messages, then the user's rows, then confirm."""
+    """/xoa: delete this conversation's messages, then the user's rows, then confirm (or say
+    that it could not be done yet)."""
     state = context.bot_data
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     assert chat is not None
@@ -93,14 +94,16 @@ async def cmd_forget(update: Update, context: BotContext) -> None:
         ids.append(message.message_id)
     for start in range(0, len(ids), DELETE_BATCH):
         await _delete_messages(context, chat.id, sorted(set(ids[start : start + DELETE_BATCH])))
-    if user is not None:
-        await state.log.forget(user.id)
+    # Recorded in the log database before "done" is said (finished at the next start if the
+    # bot stops first); when not even that can be written, the user is told to try again.
+    durable = (await state.log.request_forget(user.id)).durable if user is not None else True
     if context.user_data is not None:
         context.user_data.audience = None
     if context.chat_data is not None:
         context.chat_data.message_ids.clear()
     markup = ReplyKeyboardRemove() if is_private(update) else None
-    await send_plain(update, context, state.responder.ui.xoa_done, markup)
+    ui = state.responder.ui
+    await send_plain(update, context, ui.xoa_done if durable else ui.xoa_failed, markup)
 
 
 async def _delete_messages(
@@ -153,9 +156,12 @@ async def on_text(update: Update, context: BotContext) -> None:
     reply = responder.respond(text, audience)
     ref = _record(update, context, text, reply)
     await send_reply(update, context, reply, ref)
-    if reply.urgent and state.alerts is not None and _first_alert(context, message.message_id):
-        # queued: never delays this chat or others
-        state.alerts.post(context.application, alert_text(responder, reply, text, audience, ref))
+    if reply.urgent and state.alerts is not None and message.chat is not None:
+        # Kept in the outbox, then sent in the background: never delays this chat or others.
+        # One alert per message: an edited urgent message is answered again, not alerted again.
+        await state.alerts.queue(context.application,
+                                 alert_text(responder, reply, text, audience, ref),
+                                 message.chat.id, message.message_id)
 
 
 def _record(update: Update, context: BotContext, text: str, reply: Reply) -> str | None:
@@ -165,16 +171,6 @@ def _record(update: Update, context: BotContext, text: str, reply: Reply) -> str
         return None
     state = context.bot_data
     return state.log.record(user.id, context.audience, text, reply, state.responder.redactor)
-
-
-def _first_alert(context: BotContext, message_id: int) -> bool:
-    """True once per message: an edited urgent message is answered again, not alerted again."""
-    if context.chat_data is None:
-        return True
-    if message_id in context.chat_data.alerted:
-        return False
-    context.chat_data.alerted.append(message_id)
-    return True
 
 
 async def on_non_text(update: Update, context: BotContext) -> None:
@@ -195,11 +191,14 @@ async def on_button(update: Update, context: BotContext) -> None:
     responder = state.responder
     ui = responder.ui
     prefix, fields = tui.parse_callback(query.data if isinstance(query.data, str) else None)
+    user = update.effective_user
 
     if prefix == tui.FEEDBACK and len(fields) == 2 and fields[0] in ("0", "1"):
-        # Counts only from the user the answer was sent to (a forged ref changes nothing).
-        if context.user_data is not None and fields[1] in context.user_data.issued_refs:
-            state.log.record_feedback(fields[1], fields[0] == "1")
+        # Counts only for the user the answer was sent to (checked in the log database, so
+        # also after a restart); everyone gets the same polite answer, so a forger learns
+        # nothing about whose answer it was.
+        if user is not None:
+            state.log.record_feedback(fields[1], fields[0] == "1", user.id)
         await query.answer(ui.feedback_thanks)
         if query.message is not None and isinstance(query.message, Message):
             kept = tui.without_feedback(query.message.reply_markup)
@@ -247,10 +246,12 @@ async def _check_pressed(update: Update, context: BotContext, category: str) -> 
             await query.edit_message_reply_markup(
                 tui.without_feedback(pressed.reply_markup, tui.CHECK)
             )
-    first = not isinstance(pressed, Message) or _first_alert(context, pressed.message_id)
-    if state.alerts is not None and first:
+    if state.alerts is not None and isinstance(pressed, Message):
+        # One case per answer pressed (the bot's message id), however often it is pressed.
         text = fill(ui.check_pressed_alert, button=label)
-        state.alerts.post(context.application, alert_text(responder, reply, text, audience, ref))
+        await state.alerts.queue(context.application,
+                                 alert_text(responder, reply, text, audience, ref),
+                                 pressed.chat.id, pressed.message_id)
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -50,8 +50,6 @@ async def send_plain(
 
 
 async def send_reply(update: Update, context: BotContext, reply: Reply, ref: str | None) -> None:
-    """The core's reply; its feedback ref is remembered for the user it is sent to."""
-    if ref is not None and context.user_data is not None:
-        context.user_data.issued_refs.append(ref)
+    """The core's reply, with its feedback ref (the log knows whose exchange it is)."""
     for html_text, markup in tui.reply_messages(context.bot_data.responder.ui, reply, ref):
         await send(update, context, html_text, markup)
