@@ -27,10 +27,9 @@ from zlib import crc32
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
 
 from bot.core.matching.classifier import EntryClassifier
+from bot.core.ngrams import char_wb_grams, word_grams
 from bot.core.text import Normalised, Normaliser
 
 # Bands on the 0-100 score (half the cosine blend, half the classifier's probability, x 100),
@@ -84,28 +83,28 @@ def band(score: float, thresholds: Thresholds) -> Band:
     return "fallback"
 
 
-def _vectorizers() -> tuple[HashingVectorizer, HashingVectorizer]:
-    common = {
-        "n_features": N_FEATURES,
-        "alternate_sign": False,
-        "norm": None,
-        "dtype": np.float32,
-        "lowercase": False,
-    }
-    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common)
-    words = HashingVectorizer(
-        analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common
-    )
-    return chars, words
+def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Each row over its l2 norm, in place, bit for bit as scikit-learn's `normalize`: squares
+    in the data's precision, summed in order in float64, the division in float64."""
+    data, indptr = matrix.data, matrix.indptr
+    squares = data * data
+    norms = np.ones(matrix.shape[0], dtype=np.float64)
+    for row in range(matrix.shape[0]):
+        start, end = int(indptr[row]), int(indptr[row + 1])
+        if start < end:
+            total = float(np.cumsum(squares[start:end], dtype=np.float64)[-1])
+            if total != 0.0:  # an all-zero row stays as it is
+                norms[row] = np.sqrt(total)
+    matrix.data = (data / np.repeat(norms, np.diff(indptr))).astype(data.dtype)
+    return matrix
 
 
 class Ranker:
     """Index built once from the entries; `search` ranks entries for one normalised message."""
 
     def __init__(self, entries: Iterable[EntryLike], normaliser: Normaliser) -> None:
-        chars, words = _vectorizers()
-        self._char_grams = chars.build_analyzer()
-        self._word_grams = words.build_analyzer()
+        self._char_grams = char_wb_grams(2, 5, lowercase=False)
+        self._word_grams = word_grams(1, 2, lowercase=False)
         self.ids: list[str] = []
         self._not_ours = [f" {p} " for p in normaliser.not_ours if p.strip()]
         self._sole_reader: list[str | None] = []
@@ -189,7 +188,7 @@ class Ranker:
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         counts.data = counts.data * self._idf[counts.indices]
-        return normalize(counts).astype(np.float32).tocsr()
+        return _l2_rows(counts.astype(np.float32)).tocsr()
 
     def vector(self, folded: str) -> dict[int, float]:
         """The message's normalised TF-IDF weights, feature -> weight (plain numpy: a message
