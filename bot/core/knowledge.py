@@ -178,6 +178,7 @@ class UiTexts(_Strict):
     xoa_done: Text
     reload_ok: Text
     reload_failed: Text
+    reload_fit_failed: Text  # the learned layers could not be fitted (a child process failed)
     started_from_snapshot: Text
     not_admin: Text
     stats: Text
