@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
 import time
 import zipfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -88,15 +89,38 @@ class DiskWeights:
 
 
 def fit_in_child(fit: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    """Run `fit(*args)` in a fresh ("spawn") child process that exits when done: scikit-learn
-    is imported there and its memory goes back to the system with the child."""
+    """Run `fit(*args)` in a fresh Python process (`python -m bot.fitstore`) that exits when
+    done: scikit-learn is imported there and its memory goes back to the system with it.
+    A plain subprocess, not multiprocessing: nothing of this process's `__main__` is re-run."""
     started = time.monotonic()
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])]
+    ))
     try:
-        with ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
-            fitted = pool.submit(fit, *args).result(timeout=FIT_TIMEOUT_SECONDS)
-    except Exception as exc:
-        raise FitError(f"fitting {fit.__name__} in a child process failed: {exc!r}") from exc
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.fitstore"], input=pickle.dumps((fit, args)),
+            capture_output=True, env=env, timeout=FIT_TIMEOUT_SECONDS, check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise FitError(f"{fit.__name__} could not run in a child process: {exc!r}") from exc
+    if done.returncode != 0:
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise FitError(f"{fit.__name__} failed in a child process ({done.returncode}): "
+                       + " | ".join(tail))
     logger.info("%s ran in a child process in %.1f s", fit.__name__, time.monotonic() - started)
-    return fitted
+    return pickle.loads(done.stdout)  # noqa: S301 - written by our own child just now
+
+
+def _child() -> None:
+    """The child's side: (fit, args) pickled on stdin, the fitted weights pickled on stdout."""
+    fit, args = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - from our own parent
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # anything the fit prints must not spoil the answer
+    fitted = fit(*args)
+    out.write(pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL))
+    out.flush()
+
+
+if __name__ == "__main__":
+    _child()

@@ -14,7 +14,7 @@ from conftest import KNOWLEDGE, TESTS
 
 from bot.core import fitting
 from bot.core.knowledge import load_knowledge
-from bot.core.matching import classifier
+from bot.core.matching import classifier, ranker
 from bot.core.responder import Responder
 from bot.core.triage import model
 from bot.fitstore import DiskWeights, fit_in_child
@@ -46,6 +46,7 @@ def _forget_fitted() -> None:
     """Forget the weights this process already holds (tests share one process)."""
     model._TRAINED.clear()
     classifier._memo.clear()
+    ranker._built.clear()
 
 
 @pytest.fixture
@@ -90,7 +91,7 @@ def test_child_fitted_and_stored_weights_give_the_same_triage_and_matches(
     fitting.configure(DiskWeights(tmp_path), fit_in_child)
     cold = Responder(KB)  # a cache miss: fitted in a child process, then kept on disk
     kept = sorted(p.name.split("-")[0] + p.suffix for p in tmp_path.iterdir())
-    assert kept == ["entries.json", "entries.npz", "triage.json", "triage.npz"]
+    assert kept == ["ranker.json", "ranker.npz", "triage.json", "triage.npz"]
     _assert_same(_figures(cold), in_process)
 
     _forget_fitted()
@@ -122,4 +123,4 @@ def test_a_changed_knowledge_base_gets_weights_of_its_own(fresh: None, tmp_path:
     changed = dataclasses.replace(KB, triage_examples=[examples, *KB.triage_examples[1:]])
     Responder(changed)
     assert len(list(tmp_path.glob("triage-*.json"))) == 2  # a new digest, a new fit
-    assert len(list(tmp_path.glob("entries-*.json"))) == 1  # entries unchanged: reused
+    assert len(list(tmp_path.glob("ranker-*.json"))) == 1  # entries unchanged: reused

@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from bot.core.knowledge import load_knowledge
-from bot.core.matching.ranker import Ranker, _l2_rows
+from bot.core.matching.ranker import _l2_rows, hashed_counts
 from bot.core.ngrams import WORD_PATTERN, char_wb_grams, word_grams
 from bot.core.text import Normaliser
 
@@ -50,9 +50,8 @@ def test_char_and_word_ngrams_are_scikit_learns_on_every_knowledge_text(lowercas
 
 
 def test_row_norm_is_scikit_learns_bit_for_bit_on_the_knowledge_base() -> None:
-    ranker = Ranker(KB.entries.values(), NORMALISE)
     folded = [NORMALISE(t).folded for e in KB.entries.values() for t in [*e.questions, e.title]]
-    rows = ranker._counts([*folded, ""])  # an empty row stays empty
+    rows = hashed_counts([*folded, ""])  # an empty row stays empty
     rows.data = rows.data * np.linspace(0.5, 3.0, rows.nnz, dtype=np.float32)
     theirs = normalize(rows).astype(np.float32)
     ours = _l2_rows(rows.astype(np.float32))

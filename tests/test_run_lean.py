@@ -76,7 +76,7 @@ async def test_the_bot_process_answers_without_ever_loading_scikit_learn(
         _stop(proc)
     first_log = log.read_text(encoding="utf-8", errors="replace")
     assert "fit_triage ran in a child process" in first_log
-    assert "fit_entries ran in a child process" in first_log
+    assert "build_index ran in a child process" in first_log
     assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".json", ".npz", ".npz"]
     first_reply = fake_api.sent_to(QUESTION_CHAT)[-1].text
 

@@ -16,11 +16,14 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from bot.core.fitting import Arrays, obtain, weights_key
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 C = 30.0  # weak regularisation: the questions are few and all of them are meant
 MEMO_SIZE = 4  # knowledge versions kept fitted (the live one, a reload, tests' variants)
@@ -35,7 +38,7 @@ FIT_SETTINGS = f"LogisticRegression C={C} max_iter=2000 newton-cg on used hashed
 
 
 @dataclass(frozen=True)
-class _Weights:
+class EntryWeights:
     used: np.ndarray  # the hashed features seen in the questions, int64; row i of `coef`
     coef: np.ndarray  # used features x entries, float32
     intercept: np.ndarray  # entries, float64
@@ -44,7 +47,7 @@ class _Weights:
         return {"used": self.used, "coef": self.coef, "intercept": self.intercept}
 
     @classmethod
-    def read(cls, arrays: Arrays) -> _Weights:
+    def read(cls, arrays: Arrays) -> EntryWeights:
         return cls(
             np.asarray(arrays["used"], dtype=np.int64),
             np.asarray(arrays["coef"], dtype=np.float32),
@@ -52,7 +55,7 @@ class _Weights:
         )
 
 
-_memo: OrderedDict[str, tuple[dict[int, int], _Weights]] = OrderedDict()
+_memo: OrderedDict[str, tuple[dict[int, int], EntryWeights]] = OrderedDict()
 
 
 def _digest(rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> bytes:
@@ -62,7 +65,7 @@ def _digest(rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> bytes:
     return h.digest()
 
 
-def fit_entries(rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> _Weights:
+def fit_entries(rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> EntryWeights:
     """Fit on the questions' rows (scikit-learn, imported here: only fitting needs it)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -79,7 +82,19 @@ def fit_entries(rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> _Wei
     else:
         coef[:, classes] = model.coef_.T
         intercept[classes] = model.intercept_
-    return _Weights(used, coef, intercept)
+    return EntryWeights(used, coef, intercept)
+
+
+def can_fit(rows: sp.csr_matrix, n_entries: int) -> bool:
+    """Something to tell apart, and not too many entries to fit at start-up."""
+    return 2 <= n_entries <= MAX_ENTRIES and rows.shape[0] > 0
+
+
+def entry_weights(
+    rows: sp.csr_matrix, owners: np.ndarray, n_entries: int
+) -> EntryWeights | None:
+    """The weights fitted right here (the ranker's index is built where fitting happens)."""
+    return fit_entries(rows, owners, n_entries) if can_fit(rows, n_entries) else None
 
 
 class EntryClassifier:
@@ -87,14 +102,16 @@ class EntryClassifier:
 
     def __init__(self, rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> None:
         self.n_entries = n_entries
-        self._weights: _Weights | None = None
+        self._weights: EntryWeights | None = None
         self._column: dict[int, int] = {}  # hashed feature -> row of the weights
-        if n_entries < 2 or n_entries > MAX_ENTRIES or rows.shape[0] == 0:
-            return  # nothing to tell apart, or too many entries to fit at start-up
+        if not can_fit(rows, n_entries):
+            return
         key = weights_key("entries", FIT_SETTINGS, _digest(rows, owners, n_entries))
         known = _memo.get(key)
         if known is None:
-            weights = obtain("entries", key, _Weights.read, fit_entries, (rows, owners, n_entries))
+            weights = obtain(
+                "entries", key, EntryWeights.read, fit_entries, (rows, owners, n_entries)
+            )
             known = ({int(f): i for i, f in enumerate(weights.used.tolist())}, weights)
             _memo[key] = known
             while len(_memo) > MEMO_SIZE:
@@ -102,6 +119,21 @@ class EntryClassifier:
         else:
             _memo.move_to_end(key)
         self._column, self._weights = known
+
+    @classmethod
+    def from_weights(cls, weights: EntryWeights | None, n_entries: int) -> EntryClassifier:
+        """A classifier from weights fitted elsewhere (None: not fitted)."""
+        classifier = cls.__new__(cls)
+        classifier.n_entries = n_entries
+        classifier._weights = weights
+        classifier._column = (
+            {} if weights is None else {int(f): i for i, f in enumerate(weights.used.tolist())}
+        )
+        return classifier
+
+    @property
+    def weights(self) -> EntryWeights | None:
+        return self._weights
 
     @property
     def fitted(self) -> bool:
