@@ -54,6 +54,7 @@ async def _answered(api: FakeBotAPI, proc: subprocess.Popen, text: str) -> str:
 def _assert_lean(maps: str) -> None:
     assert "/numpy/" in maps  # the check can see compiled modules at all
     assert "/sklearn/" not in maps  # scikit-learn's compiled modules: never loaded
+    assert "/scipy/" not in maps  # nor scipy: the index is plain numpy arrays
 
 
 async def test_the_bot_process_answers_without_ever_loading_scikit_learn(
