@@ -4,13 +4,16 @@ from the disk), nor after /reload of a changed knowledge base."""
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 from conftest import ADMIN_ID, HASH_SECRET, KNOWLEDGE, ROOT, write_config
 from fakebotapi import FakeBotAPI
@@ -102,3 +105,34 @@ async def test_the_bot_process_answers_without_ever_loading_scikit_learn(
     assert "triage weights loaded from" in second_log
     assert second_log.count("fit_triage ran in a child process") == 1  # the reload's only
     assert len(list(cache.glob("triage-*.json"))) == 2
+
+
+async def test_a_reload_whose_fit_fails_keeps_the_old_knowledge_and_says_so(
+    start_bot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import fitstore
+    from bot.core import fitting
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, knowledge)
+    bot = await start_bot(knowledge={"path": str(knowledge)})
+    api, ui = bot.api, bot.ui
+    old = bot.state.responder
+    # the fit's child process is killed at once: what a child that runs out of memory looks like
+    monkeypatch.setattr(fitstore, "FIT_TIMEOUT_SECONDS", 0.01)
+    fitting.configure(fitstore.DiskWeights(tmp_path / "fitted"), fitstore.fit_in_child)
+    try:
+        examples = sorted((knowledge / "triage_examples").glob("*.yaml"))[0]
+        doc = yaml.safe_load(examples.read_text(encoding="utf-8"))
+        doc.setdefault("question", []).append("cháu hỏi cách nuôi cá vàng trong bể kính")
+        examples.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+        api.message(ADMIN_ID, "/reload")
+        [reply] = await api.wait_sent(ADMIN_ID, 1, timeout=180)
+    finally:
+        fitting.configure()
+    assert reply.text.startswith(html.escape(ui.reload_failed, quote=False))
+    assert html.escape(ui.reload_fit_failed, quote=False) in reply.text
+    assert bot.state.responder is old
+    api.message(QUESTION_CHAT, "chu hang xom so vao cho kin cua em")
+    [answer] = await api.wait_sent(QUESTION_CHAT, 1, timeout=60)
+    assert "111" in answer.text  # still answering, from the old knowledge
