@@ -102,7 +102,7 @@ INDEX_SETTINGS = (
     f" float16 postings, max_df {MAX_DF_SHARE} unless < {MIN_DF_KEPT}; classifier up to"
     f" {MAX_ENTRIES} entries: {CLASSIFIER_SETTINGS}"
 )
-INDEX_MEMO_SIZE = 4  # knowledge versions kept built in this process
+INDEX_MEMO_SIZE = 2  # knowledge versions kept built in this process (live, a reload)
 
 
 def _hashed(text: str) -> tuple[np.ndarray, np.ndarray]:
