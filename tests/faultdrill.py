@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +23,15 @@ from fakebotapi import FakeBotAPI
 ROOT = Path(__file__).resolve().parents[1]
 HASH_SECRET = "drill-hash-secret-0123456789abcdef"
 FIRST_CHAT = 20_000
+# Fitted weights shared by every bot this process starts: only the first start fits them.
+FITTED_CACHE = Path(tempfile.mkdtemp(prefix="bot-drill-fitted-"))
 
 
 def drill_config(tmp: Path, api: FakeBotAPI, overall: float = 30.0) -> Path:
     """Telegram's own limit (30 messages/s) by default, as the bot runs in production."""
     config: dict[str, Any] = {
         "knowledge": {"path": str(ROOT / "knowledge")},
-        "storage": {"database": str(tmp / "log.sqlite3")},
+        "storage": {"database": str(tmp / "log.sqlite3"), "cache_dir": str(FITTED_CACHE)},
         "telegram": {
             "base_url": api.base_url,
             "rate_limit": {"overall_per_second": overall, "per_chat_per_second": 1,

@@ -185,6 +185,7 @@ class UiTexts(_Strict):
     xoa_done: Text
     reload_ok: Annotated[Text, slots("entries", "questions")]
     reload_failed: Text
+    reload_fit_failed: Text  # the learned layers could not be fitted (a child process failed)
     started_from_snapshot: Text
     not_admin: Text
     stats: Annotated[Text, slots(*STATS_SLOTS)]
