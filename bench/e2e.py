@@ -272,7 +272,8 @@ async def measure(kind: str, messages: list[tuple[int, str]], parts: list[int],
                                "per_chat_per_second": args.overall_rate},
             },
             "alerts": {"chat_id": ALERT_CHAT},
-            "storage": {"database": str(workdir / "log.sqlite3")},
+            "storage": {"database": str(workdir / "log.sqlite3"),
+                        "cache_dir": str(args.cache_dir or workdir / "fitted")},
             "knowledge": {"path": str(args.knowledge)},
             "logging": {"level": "INFO"},
         }), encoding="utf-8")
@@ -445,6 +446,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help="our bot's storage.cache_dir (fitted weights); default: a fresh "
+                             "folder per run, i.e. every start fits (a cold start); give a kept "
+                             "folder to measure a warm start (run twice, quote the second)")
     parser.add_argument("--profile", metavar="FILE",
                         help="run our bot under cProfile, writing FILE (last run wins)")
     parser.add_argument("--child-echo", metavar="BASE_URL", help=argparse.SUPPRESS)

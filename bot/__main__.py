@@ -6,16 +6,18 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.core.fitting import FitError
 from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.core.responder import Responder
 from bot.core.yamlfile import IssuesError
-from bot.services import build_services
+from bot.services import build_services, keep_fitted_weights
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -29,7 +31,9 @@ def _knowledge(settings: Settings, path: str | None = None) -> KnowledgeBase:
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.terminal import exit_past_a_blocked_reader, run_chat
 
-    services = build_services(_settings(args), log="none" if args.no_log else "session")
+    settings = _settings(args)
+    keep_fitted_weights(settings, fit_in_a_child=False)
+    services = build_services(settings, log="none" if args.no_log else "session")
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: run_chat said goodbye already
         asyncio.run(run_chat(services, ignore_ctrl_c_when_leaving=True))
     exit_past_a_blocked_reader(0)
@@ -51,7 +55,9 @@ def ask_record(responder: Responder, text: str, audience: str | None) -> dict:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    responder = build_services(_settings(args)).responder
+    settings = _settings(args)
+    keep_fitted_weights(settings, fit_in_a_child=False)
+    responder = build_services(settings).responder
     messages = [" ".join(args.text)] if args.text else (line.rstrip("\n") for line in sys.stdin)
     for text in messages:
         if not args.text and not text.strip():
@@ -168,6 +174,7 @@ def cmd_kb_coverage(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.telegram.app import run
+    from bot.telegram.logfilter import setup_logging
     from bot.telegram.preflight import telegram_problem
 
     settings = _settings(args)
@@ -176,7 +183,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(problem, file=sys.stderr)
         return 1
-    run(settings, build_services(settings, log="telegram"))
+    setup_logging(settings.logging.level)  # what the start-up does is logged too
+    # The long-lived bot never imports scikit-learn: weights come from the cache, or from a
+    # child process that fits them (issue 12: ~110 MB less memory).
+    keep_fitted_weights(settings, fit_in_a_child=True)
+    try:
+        services = build_services(settings, log="telegram")
+    except FitError as exc:  # serving beats memory: fit here rather than not start
+        logging.getLogger(__name__).warning("%s; fitting in the bot process instead", exc)
+        keep_fitted_weights(settings, fit_in_a_child=False)
+        services = build_services(settings, log="telegram")
+    run(settings, services)
     return 0
 
 

@@ -96,6 +96,12 @@ class StorageSettings(_Section):
     # Under the project, not the current folder: a chat started elsewhere writes no ./data/.
     database: Path = PROJECT_ROOT / "data" / "interactions.sqlite3"
     queue_size: int = Field(10_000, ge=10)
+    # Fitted weights of the learned layers (bot/fitstore.py); None: `fitted` beside the database.
+    cache_dir: Path | None = None
+
+    @property
+    def fitted_dir(self) -> Path:
+        return self.cache_dir or self.database.parent / "fitted"
 
 
 class PrivacySettings(_Section):
@@ -200,7 +206,8 @@ def load_settings(path: Path | str | None = None, env: dict[str, str] | None = N
         data = doc.data
         # Relative paths in a config file are relative to the file's folder.
         base = path.resolve().parent
-        for section, key in (("knowledge", "path"), ("storage", "database")):
+        for section, key in (("knowledge", "path"), ("storage", "database"),
+                             ("storage", "cache_dir")):
             value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
             if value is not None and not Path(value).is_absolute():
                 data[section][key] = str(base / value)

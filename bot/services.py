@@ -13,10 +13,22 @@ from pathlib import Path
 from typing import Literal
 
 from bot.config import Settings
+from bot.core import fitting
 from bot.core.knowledge import load_knowledge
 from bot.core.responder import Responder
+from bot.fitstore import DiskWeights, fit_in_child
 from bot.kb_snapshot import load_or_snapshot, save_snapshot, snapshot_dir
 from bot.store import InteractionLog
+
+
+def keep_fitted_weights(settings: Settings, *, fit_in_a_child: bool) -> None:
+    """Keep the learned layers' weights in `storage.cache_dir`; `fit_in_a_child`: fit missing
+    ones in a short-lived child process, so this process never imports scikit-learn (the
+    long-lived Telegram bot). Without this call, weights are fitted here and kept nowhere."""
+    fitting.configure(
+        DiskWeights(settings.storage.fitted_dir),
+        fit_in_child if fit_in_a_child else fitting.run_here,
+    )
 
 
 def load_responder(settings: Settings, *, keep_snapshot: bool = False) -> Responder:

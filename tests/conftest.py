@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,10 @@ from fakebotapi import FakeBotAPI  # noqa: E402
 
 HASH_SECRET = "test-hash-secret-of-at-least-32-characters"
 ADMIN_ID = 4242
+# Fitted weights kept for every `python -m bot run` this test session starts: the first start
+# fits them in a child process (a cold start, ~10-30 s on a loaded machine), the rest read them.
+# tests/test_run_lean.py gives its bot a folder of its own to see a cold start.
+FITTED_CACHE = Path(tempfile.mkdtemp(prefix="bot-test-fitted-"))
 ALERT_CHAT_ID = -100777
 
 
@@ -60,7 +65,7 @@ def write_config(tmp_path: Path, api: FakeBotAPI, **overrides: Any) -> Path:
     """A config file for a bot that talks to `api`; `overrides` are top-level sections."""
     config: dict[str, Any] = {
         "knowledge": {"path": str(KNOWLEDGE)},
-        "storage": {"database": str(tmp_path / "log.sqlite3")},
+        "storage": {"database": str(tmp_path / "log.sqlite3"), "cache_dir": str(FITTED_CACHE)},
         "telegram": {
             "base_url": api.base_url,
             "rate_limit": {"overall_per_second": 1000, "per_chat_per_second": 1000,

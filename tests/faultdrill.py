@@ -12,6 +12,7 @@ import os
 import signal
 import sqlite3
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HASH_SECRET = "drill-hash-secret-0123456789abcdef"
 FIRST_CHAT = 20_000
 ALERT_CHAT = -100_900  # the staff group of the alert drill
+# Fitted weights shared by every bot this process starts: only the first start fits them.
+FITTED_CACHE = Path(tempfile.mkdtemp(prefix="bot-drill-fitted-"))
 
 
 def drill_config(tmp: Path, api: FakeBotAPI, overall: float = 30.0,
@@ -35,7 +38,7 @@ def drill_config(tmp: Path, api: FakeBotAPI, overall: float = 30.0,
     config: dict[str, Any] = {
         "alerts": {"chat_id": alert_chat},
         "knowledge": {"path": str(ROOT / "knowledge")},
-        "storage": {"database": str(tmp / "log.sqlite3")},
+        "storage": {"database": str(tmp / "log.sqlite3"), "cache_dir": str(FITTED_CACHE)},
         "telegram": {
             "base_url": api.base_url,
             "rate_limit": {"overall_per_second": overall, "per_chat_per_second": 1,

@@ -186,6 +186,7 @@ class UiTexts(_Strict):
     xoa_failed: Text  # /xoa when the deletion could not even be recorded (database unwritable)
     reload_ok: Annotated[Text, slots("entries", "questions")]
     reload_failed: Text
+    reload_fit_failed: Text  # the learned layers could not be fitted (a child process failed)
     started_from_snapshot: Text
     not_admin: Text
     stats: Annotated[Text, slots(*STATS_SLOTS)]

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.core.fitting import FitError
 from bot.core.knowledge import STATS_SLOTS, KnowledgeError
 from bot.core.templates import fill
 from bot.services import load_responder
@@ -52,6 +53,10 @@ async def cmd_reload(update: Update, context: BotContext) -> None:
     except KnowledgeError as exc:
         logger.warning("reload failed with %d issue(s); keeping the old knowledge", len(exc.issues))
         await send_plain(update, context, "\n".join([ui.reload_failed, *exc.issues]))
+        return
+    except FitError as exc:  # the child process that fits the new weights failed
+        logger.warning("reload failed: %s; keeping the old knowledge", exc)
+        await send_plain(update, context, "\n".join([ui.reload_failed, ui.reload_fit_failed]))
         return
     state.responder = responder  # the atomic swap: updates in flight keep their own reference
     kb = responder.kb

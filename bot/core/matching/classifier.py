@@ -7,7 +7,8 @@ others and puts the right entry first more often (dev set: 88.9 % top-1 against 
 ranker blends the two scores.
 
 Fitting takes about a second, so fitted weights are kept per knowledge version (keyed by a digest
-of the entries' folded questions: knowledge-base vocabulary only, never user text).
+of the entries' folded questions: knowledge-base vocabulary only, never user text), in this
+process and, as plain arrays, by bot.core.fitting: answering needs no scikit-learn.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
+
+from bot.core.fitting import Arrays, obtain, weights_key
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 C = 30.0  # weak regularisation: the questions are few and all of them are meant
 MEMO_SIZE = 4  # knowledge versions kept fitted (the live one, a reload, tests' variants)
@@ -28,26 +33,43 @@ MEMO_SIZE = 4  # knowledge versions kept fitted (the live one, a reload, tests' 
 MAX_ENTRIES = 300
 
 
+# Everything the fit depends on besides the data: a change here refits (bot.core.fitting).
+FIT_SETTINGS = f"LogisticRegression C={C} max_iter=2000 newton-cg on used hashed columns"
+
+
 @dataclass(frozen=True)
-class _Weights:
-    column: dict[int, int]  # hashed feature -> row of `coef`
+class EntryWeights:
+    used: np.ndarray  # the hashed features seen in the questions, int64; row i of `coef`
     coef: np.ndarray  # used features x entries, float32
-    intercept: np.ndarray  # entries
+    intercept: np.ndarray  # entries, float64
+
+    def arrays(self) -> Arrays:
+        return {"used": self.used, "coef": self.coef, "intercept": self.intercept}
+
+    @classmethod
+    def read(cls, arrays: Arrays) -> EntryWeights:
+        return cls(
+            np.asarray(arrays["used"], dtype=np.int64),
+            np.asarray(arrays["coef"], dtype=np.float32),
+            np.asarray(arrays["intercept"], dtype=np.float64),
+        )
 
 
-_memo: OrderedDict[str, _Weights] = OrderedDict()
+_memo: OrderedDict[str, tuple[dict[int, int], EntryWeights]] = OrderedDict()
 
 
-def _digest(rows: sp.csr_matrix, owners: np.ndarray) -> str:
-    h = hashlib.blake2b(digest_size=16)
+def _digest(rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> bytes:
+    h = hashlib.blake2b(f"{n_entries}\x00".encode(), digest_size=16)
     for part in (rows.indptr, rows.indices, rows.data, owners):
         h.update(np.ascontiguousarray(part).tobytes())
-    return h.hexdigest()
+    return h.digest()
 
 
-def _fit(rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> _Weights:
-    used = np.unique(rows.indices)
-    column = {int(f): i for i, f in enumerate(used.tolist())}
+def fit_entries(rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> EntryWeights:
+    """Fit on the questions' rows (scikit-learn, imported here: only fitting needs it)."""
+    from sklearn.linear_model import LogisticRegression
+
+    used = np.unique(rows.indices).astype(np.int64)
     # newton-cg, not the default lbfgs: lbfgs keeps ten copies of the weights (entries x
     # features) as history, 150 MB at start-up for nothing; the optimum is the same.
     model = LogisticRegression(C=C, max_iter=2000, solver="newton-cg").fit(rows[:, used], owners)
@@ -60,7 +82,19 @@ def _fit(rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> _Weights:
     else:
         coef[:, classes] = model.coef_.T
         intercept[classes] = model.intercept_
-    return _Weights(column, coef, intercept)
+    return EntryWeights(used, coef, intercept)
+
+
+def can_fit(rows: sp.csr_matrix, n_entries: int) -> bool:
+    """Something to tell apart, and not too many entries to fit at start-up."""
+    return 2 <= n_entries <= MAX_ENTRIES and rows.shape[0] > 0
+
+
+def entry_weights(
+    rows: sp.csr_matrix, owners: np.ndarray, n_entries: int
+) -> EntryWeights | None:
+    """The weights fitted right here (the ranker's index is built where fitting happens)."""
+    return fit_entries(rows, owners, n_entries) if can_fit(rows, n_entries) else None
 
 
 class EntryClassifier:
@@ -68,19 +102,38 @@ class EntryClassifier:
 
     def __init__(self, rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> None:
         self.n_entries = n_entries
-        self._weights: _Weights | None = None
-        if n_entries < 2 or n_entries > MAX_ENTRIES or rows.shape[0] == 0:
-            return  # nothing to tell apart, or too many entries to fit at start-up
-        key = _digest(rows, owners)
-        weights = _memo.get(key)
-        if weights is None:
-            weights = _fit(rows, owners, n_entries)
-            _memo[key] = weights
+        self._weights: EntryWeights | None = None
+        self._column: dict[int, int] = {}  # hashed feature -> row of the weights
+        if not can_fit(rows, n_entries):
+            return
+        key = weights_key("entries", FIT_SETTINGS, _digest(rows, owners, n_entries))
+        known = _memo.get(key)
+        if known is None:
+            weights = obtain(
+                "entries", key, EntryWeights.read, fit_entries, (rows, owners, n_entries)
+            )
+            known = ({int(f): i for i, f in enumerate(weights.used.tolist())}, weights)
+            _memo[key] = known
             while len(_memo) > MEMO_SIZE:
                 _memo.popitem(last=False)
         else:
             _memo.move_to_end(key)
-        self._weights = weights
+        self._column, self._weights = known
+
+    @classmethod
+    def from_weights(cls, weights: EntryWeights | None, n_entries: int) -> EntryClassifier:
+        """A classifier from weights fitted elsewhere (None: not fitted)."""
+        classifier = cls.__new__(cls)
+        classifier.n_entries = n_entries
+        classifier._weights = weights
+        classifier._column = (
+            {} if weights is None else {int(f): i for i, f in enumerate(weights.used.tolist())}
+        )
+        return classifier
+
+    @property
+    def weights(self) -> EntryWeights | None:
+        return self._weights
 
     @property
     def fitted(self) -> bool:
@@ -90,8 +143,8 @@ class EntryClassifier:
         """Softmax over the entries (call only when `fitted`)."""
         if self._weights is None:
             raise RuntimeError("classifier not fitted")
-        w = self._weights
-        pairs = [(w.column[f], x) for f, x in query.items() if f in w.column]
+        w, column = self._weights, self._column
+        pairs = [(column[f], x) for f, x in query.items() if f in column]
         logits = w.intercept.copy()
         if pairs:
             rows = np.fromiter((r for r, _ in pairs), dtype=np.int64, count=len(pairs))

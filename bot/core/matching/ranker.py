@@ -7,7 +7,9 @@ entry takes the best of its questions, blended with the similarity to the entry 
 centroid), so an entry with many questions about one thing is not beaten by one stray question.
 
 The score is then blended half and half with P(entry | message) from a logistic regression over
-the same questions (classifier.py), which puts the right entry first more often.
+the same questions (classifier.py), which puts the right entry first more often. Example
+questions (knowledge/examples/) are indexed with the entry's own; out-of-scope messages are one
+more class of the classifier, "none", whose probability is taken from every entry's.
 
 Why this shape (bench/quality.py, issue 14): character n-grams carry teencode, typos and missing
 diacritics; word n-grams carry the order of syllables; a cosine on normalised vectors is a score
@@ -20,18 +22,28 @@ postings of the message's own n-grams; the per-entry maximum is one `np.maximum.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 from zlib import crc32
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
 
-from bot.core.matching.classifier import EntryClassifier
+from bot.core.fitting import Arrays, obtain, weights_key
+from bot.core.matching.classifier import FIT_SETTINGS as CLASSIFIER_SETTINGS
+from bot.core.matching.classifier import (
+    MAX_ENTRIES,
+    EntryClassifier,
+    EntryWeights,
+    entry_weights,
+)
+from bot.core.ngrams import char_wb_grams, word_grams
 from bot.core.text import Normalised, Normaliser
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 # Bands on the 0-100 score (half the cosine blend, half the classifier's probability, x 100),
 # calibrated by bench/calibrate.py on out-of-fold scores of knowledge/examples/ and the triage
@@ -88,23 +100,187 @@ def band(score: float, thresholds: Thresholds) -> Band:
     return "fallback"
 
 
-def _vectorizers() -> tuple[HashingVectorizer, HashingVectorizer]:
-    common = {
-        "n_features": N_FEATURES,
-        "alternate_sign": False,
-        "norm": None,
-        "dtype": np.float32,
-        "lowercase": False,
-    }
-    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common)
-    words = HashingVectorizer(
-        analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common
+_CHAR_GRAMS = char_wb_grams(2, 5, lowercase=False)
+_WORD_GRAMS = word_grams(1, 2, lowercase=False)
+# Everything the index depends on besides the questions: a change here rebuilds it.
+INDEX_SETTINGS = (
+    f"hashed char_wb 2-5 + word 1-2, crc32, {N_FEATURES} each, sublinear tf, smooth idf, l2,"
+    f" float16 postings, max_df {MAX_DF_SHARE} unless < {MIN_DF_KEPT}; classifier up to"
+    f" {MAX_ENTRIES} entries (+ learned-only rows, a 'none' class last): {CLASSIFIER_SETTINGS}"
+)
+INDEX_MEMO_SIZE = 2  # knowledge versions kept built in this process (live, a reload)
+
+
+def _hashed(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Hashed n-gram counts of one text: (features int32, log(1 + count) float32), the char
+    n-grams in [0, N), the word n-grams in [N, 2N), in the order they first appear.
+
+    crc32, not Python's `hash`: that one changes per process, and weights built in a child
+    process must give the very replies the parent would.
+    """
+    mask = N_FEATURES - 1
+    row: dict[int, int] = {}
+    for gram in _CHAR_GRAMS(text):
+        h = crc32(gram.encode()) & mask
+        row[h] = row.get(h, 0) + 1
+    for gram in _WORD_GRAMS(text):
+        h = (crc32(gram.encode()) & mask) + N_FEATURES
+        row[h] = row.get(h, 0) + 1
+    features = np.fromiter(row, dtype=np.int32, count=len(row))
+    counts = np.fromiter(row.values(), dtype=np.float32, count=len(row))
+    return features, np.log1p(counts)  # sublinear tf
+
+
+def hashed_counts(texts: list[str]) -> sp.csr_matrix:
+    """The texts' `_hashed` rows as one (texts x 2N) matrix (building the index only)."""
+    import scipy.sparse as sp
+
+    rows = [_hashed(text) for text in texts]
+    indptr = np.zeros(len(rows) + 1, dtype=np.int32)
+    indptr[1:] = np.cumsum([len(features) for features, _ in rows])
+    return sp.csr_matrix(
+        (np.concatenate([c for _, c in rows]) if rows else np.zeros(0, dtype=np.float32),
+         np.concatenate([f for f, _ in rows]) if rows else np.zeros(0, dtype=np.int32),
+         indptr),
+        shape=(len(texts), 2 * N_FEATURES),
     )
-    return chars, words
+
+
+def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Each row over its l2 norm, in place, bit for bit as scikit-learn's `normalize`: squares
+    in the data's precision, summed in order in float64, the division in float64."""
+    data, indptr = matrix.data, matrix.indptr
+    squares = data * data
+    norms = np.ones(matrix.shape[0], dtype=np.float64)
+    for row in range(matrix.shape[0]):
+        start, end = int(indptr[row]), int(indptr[row + 1])
+        if start < end:
+            total = float(np.cumsum(squares[start:end], dtype=np.float64)[-1])
+            if total != 0.0:  # an all-zero row stays as it is
+                norms[row] = np.sqrt(total)
+    matrix.data = (data / np.repeat(norms, np.diff(indptr))).astype(data.dtype)
+    return matrix
+
+
+@dataclass(frozen=True)
+class RankerIndex:
+    """The built index as plain arrays: idf by hashed feature, the postings (feature ->
+    questions, CSR arrays), each entry's norm as a whole, the classifier's weights if fitted."""
+
+    idf: np.ndarray  # 2N, float32
+    indptr: np.ndarray  # 2N + 1, int32
+    questions: np.ndarray  # int32: the question of each posting
+    weights: np.ndarray  # float16: the posting's weight
+    entry_norms: np.ndarray  # entries, float64
+    classifier: EntryWeights | None
+
+    def arrays(self) -> Arrays:
+        arrays = {
+            "idf": self.idf, "indptr": self.indptr, "questions": self.questions,
+            "weights": self.weights, "entry_norms": self.entry_norms,
+        }
+        if self.classifier is not None:
+            arrays.update({f"classifier_{k}": v for k, v in self.classifier.arrays().items()})
+        return arrays
+
+    @classmethod
+    def read(cls, arrays: Arrays) -> RankerIndex:
+        prefix = "classifier_"
+        fitted = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        return cls(
+            np.asarray(arrays["idf"], dtype=np.float32),
+            np.asarray(arrays["indptr"], dtype=np.int32),
+            np.asarray(arrays["questions"], dtype=np.int32),
+            np.asarray(arrays["weights"], dtype=np.float16),
+            np.asarray(arrays["entry_norms"], dtype=np.float64),
+            EntryWeights.read(fitted) if fitted else None,
+        )
+
+
+def _weighed(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """TF-IDF rows, l2-normalised, float32."""
+    counts.data = counts.data * idf[counts.indices]
+    return _l2_rows(counts.astype(np.float32)).tocsr()
+
+
+def build_index(
+    texts: list[str],
+    starts: np.ndarray,
+    learned: Sequence[str] = (),
+    labels: Sequence[int] = (),
+) -> RankerIndex:
+    """Build the index of the folded questions (`starts`: each entry's first question).
+    `learned`: folded texts the classifier learns but the index does not hold, with their
+    `labels` (an entry's row, or len(starts) for the "none" class of out-of-scope messages).
+    scipy and scikit-learn are imported here only: answering needs numpy alone."""
+    import scipy.sparse as sp
+
+    counts = hashed_counts(texts)
+    df = np.bincount(counts.indices, minlength=2 * N_FEATURES).astype(np.float32)
+    n = float(len(texts))
+    # Smooth idf as scikit-learn's TfidfTransformer; unseen features weigh as the rarest.
+    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+    docs = _weighed(counts, idf)
+    owner = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(texts))))
+    if learned:
+        # weighed with the index's idf; the out-of-scope messages are one more class, last
+        rows = sp.vstack([docs, _weighed(hashed_counts(list(learned)), idf)]).tocsr()
+        owners = np.concatenate([owner, np.asarray(labels, dtype=owner.dtype)])
+        has_none = bool(np.any(owners == len(starts)))
+        classifier = entry_weights(rows, owners, len(starts) + (1 if has_none else 0))
+    else:
+        classifier = entry_weights(docs, owner, len(starts))
+    pick = sp.csr_matrix(
+        (np.ones(len(texts), dtype=np.float32), (owner, np.arange(len(texts)))),
+        shape=(len(starts), len(texts)),
+    )
+    # An entry as a whole is the sum of its question vectors: its cosine with a message is
+    # the sum of the questions' dot products over the sum's norm, so only the norm is kept.
+    sums = pick @ docs
+    norms = np.sqrt(np.asarray(sums.multiply(sums).sum(axis=1)).ravel())
+    entry_norms = np.where(norms > 0, norms, 1.0)
+    del sums, pick
+    # Features found in more than MAX_DF_SHARE of the questions (common letter pairs) say
+    # little and would make most of the postings a message touches: they are dropped.
+    keep = df[docs.indices] <= max(MAX_DF_SHARE * n, MIN_DF_KEPT)
+    docs.data[~keep] = 0.0
+    docs.eliminate_zeros()
+    postings = docs.T.tocsr()
+    # Half precision: weights in [0, 1] keep three digits, the scores' own precision,
+    # and the index takes 6 bytes a posting instead of 8.
+    return RankerIndex(
+        idf, postings.indptr.astype(np.int32), postings.indices.astype(np.int32),
+        postings.data.astype(np.float16), entry_norms.astype(np.float64), classifier,
+    )
+
+
+def _index_digest(
+    texts: list[str], starts: np.ndarray, learned: Sequence[str], labels: Sequence[int]
+) -> bytes:
+    """Everything the index is built from: the indexed texts (the entries' questions, titles
+    and, with EXAMPLES_IN_INDEX, knowledge/examples/), and the classifier-only texts with their
+    labels (out-of-scope messages): an edit to any of them builds and fits again."""
+    h = hashlib.blake2b(np.ascontiguousarray(starts, dtype=np.int64).tobytes(), digest_size=20)
+    for text in texts:
+        h.update(text.encode())
+        h.update(b"\x00")
+    h.update(b"\x01learned\x00")
+    h.update(np.asarray(labels, dtype=np.int64).tobytes())
+    for text in learned:
+        h.update(text.encode())
+        h.update(b"\x00")
+    return h.digest()
+
+
+_built: OrderedDict[str, RankerIndex] = OrderedDict()
 
 
 class Ranker:
-    """Index built once from the entries; `search` ranks entries for one normalised message."""
+    """Index built once from the entries; `search` ranks entries for one normalised message.
+
+    The index comes from bot.core.fitting (kept on disk by `python -m bot run`, built in a
+    child process there), so this process needs neither scipy nor scikit-learn to answer.
+    """
 
     def __init__(
         self,
@@ -118,9 +294,7 @@ class Ranker:
         entry's own questions (EXAMPLES_IN_INDEX) or else learned by the classifier only;
         `out_of_scope`: messages that are not ours, a "none" class of the classifier whose
         probability is taken from every entry's."""
-        chars, words = _vectorizers()
-        self._char_grams = chars.build_analyzer()
-        self._word_grams = words.build_analyzer()
+        examples = examples or {}
         self.ids: list[str] = []
         self._not_ours = [f" {p} " for p in normaliser.not_ours if p.strip()]
         self._sole_reader: list[str | None] = []
@@ -131,56 +305,49 @@ class Ranker:
             self._sole_reader.append(readers[0] if len(readers) == 1 else None)
             self.ids.append(entry.id)
             starts.append(len(texts))
-            extra = (examples or {}).get(entry.id, ()) if EXAMPLES_IN_INDEX else ()
+            extra = examples.get(entry.id, ()) if EXAMPLES_IN_INDEX else ()
             for text in [*entry.questions, *extra, entry.title]:
                 texts.append(normaliser(text).folded)
         self._starts = np.asarray(starts, dtype=np.int64)
+        learned, labels = self._learned_only(normaliser, examples, out_of_scope)
+        self._question_count = len(texts)
         if not texts:
-            self._idf = np.zeros(2 * N_FEATURES, dtype=np.float32)
-            self._postings = sp.csr_matrix((2 * N_FEATURES, 0), dtype=np.float32)
-            self._entry_norms = np.ones(0)
-            self._classifier = EntryClassifier(sp.csr_matrix((0, 1)), np.zeros(0), 0)
-            return
-        counts = self._counts(texts)
-        df = np.bincount(counts.indices, minlength=2 * N_FEATURES).astype(np.float32)
-        n = float(len(texts))
-        # Smooth idf as scikit-learn's TfidfTransformer; unseen features weigh as the rarest.
-        self._idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-        docs = self._weigh(counts)
-        owner = np.repeat(np.arange(len(starts)), np.diff(np.append(self._starts, len(texts))))
-        self._classifier = self._trained(docs, owner, normaliser, examples or {}, out_of_scope)
-        pick = sp.csr_matrix(
-            (np.ones(len(texts), dtype=np.float32), (owner, np.arange(len(texts)))),
-            shape=(len(starts), len(texts)),
-        )
-        # An entry as a whole is the sum of its question vectors: its cosine with a message is
-        # the sum of the questions' dot products over the sum's norm, so only the norm is kept.
-        sums = pick @ docs
-        norms = np.sqrt(np.asarray(sums.multiply(sums).sum(axis=1)).ravel())
-        self._entry_norms = np.where(norms > 0, norms, 1.0)
-        del sums, pick
-        # Features found in more than MAX_DF_SHARE of the questions (common letter pairs) say
-        # little and would make most of the postings a message touches: they are dropped.
-        keep = df[docs.indices] <= max(MAX_DF_SHARE * n, MIN_DF_KEPT)
-        docs.data[~keep] = 0.0
-        docs.eliminate_zeros()
-        self._postings = docs.T.tocsr()
-        self._postings.indices = self._postings.indices.astype(np.int32)
-        self._postings.indptr = self._postings.indptr.astype(np.int32)
-        # Half precision: weights in [0, 1] keep three digits, the scores' own precision,
-        # and the index takes 6 bytes a posting instead of 8.
-        self._postings.data = self._postings.data.astype(np.float16)
+            index = RankerIndex(
+                np.zeros(2 * N_FEATURES, dtype=np.float32),
+                np.zeros(2 * N_FEATURES + 1, dtype=np.int32), np.zeros(0, dtype=np.int32),
+                np.zeros(0, dtype=np.float16), np.ones(0), None,
+            )
+        else:
+            key = weights_key(
+                "ranker", INDEX_SETTINGS, _index_digest(texts, self._starts, learned, labels)
+            )
+            found = _built.get(key)
+            if found is None:
+                found = obtain(
+                    "ranker", key, RankerIndex.read, build_index,
+                    (texts, self._starts, learned, labels),
+                )
+                _built[key] = found
+                while len(_built) > INDEX_MEMO_SIZE:
+                    _built.popitem(last=False)
+            else:
+                _built.move_to_end(key)
+            index = found
+        self._idf = index.idf
+        self._postings = (index.indptr, index.questions, index.weights)
+        self._entry_norms = index.entry_norms
+        classes = len(starts) if index.classifier is None else index.classifier.intercept.size
+        self._classifier = EntryClassifier.from_weights(index.classifier, classes)
 
-    def _trained(
+    def _learned_only(
         self,
-        docs: sp.csr_matrix,
-        owner: np.ndarray,
         normaliser: Normaliser,
         examples: Mapping[str, Sequence[str]],
         out_of_scope: Sequence[str],
-    ) -> EntryClassifier:
-        """The classifier over the entries' questions and titles plus the examples; the
-        out-of-scope messages are one more class, after the entries."""
+    ) -> tuple[list[str], list[int]]:
+        """What the classifier learns besides the index's texts, folded, with labels: the
+        examples when they are not indexed, then the out-of-scope messages as one more class
+        after the entries ("none")."""
         row_of = {entry_id: i for i, entry_id in enumerate(self.ids)}
         texts: list[str] = []
         labels: list[int] = []
@@ -191,77 +358,43 @@ class Ranker:
         none = [normaliser(text).folded for text in out_of_scope]
         texts += none
         labels += [len(self.ids)] * len(none)
-        if not texts:
-            return EntryClassifier(docs, owner, len(self.ids))
-        rows = sp.vstack([docs, self._weigh(self._counts(texts))]).tocsr()
-        owners = np.concatenate([owner, np.asarray(labels, dtype=owner.dtype)])
-        return EntryClassifier(rows, owners, len(self.ids) + (1 if none else 0))
+        return texts, labels
 
     @property
     def question_count(self) -> int:
-        return int(self._postings.shape[1])
-
-    def _counts(self, texts: list[str]) -> sp.csr_matrix:
-        """Hashed n-gram counts (sublinear), char n-grams in [0, N), word n-grams in [N, 2N).
-
-        crc32, not Python's `hash`: that one changes per process, and a matching child process
-        must give the very replies the parent would.
-        """
-        indptr = [0]
-        indices: list[int] = []
-        data: list[float] = []
-        mask = N_FEATURES - 1
-        for text in texts:
-            row: dict[int, int] = {}
-            for gram in self._char_grams(text):
-                h = crc32(gram.encode()) & mask
-                row[h] = row.get(h, 0) + 1
-            for gram in self._word_grams(text):
-                h = (crc32(gram.encode()) & mask) + N_FEATURES
-                row[h] = row.get(h, 0) + 1
-            indices.extend(row)
-            data.extend(row.values())
-            indptr.append(len(indices))
-        counts = sp.csr_matrix(
-            (np.log1p(np.asarray(data, dtype=np.float32)),  # sublinear tf
-             np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
-            shape=(len(texts), 2 * N_FEATURES),
-        )
-        return counts
-
-    def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        counts.data = counts.data * self._idf[counts.indices]
-        return normalize(counts).astype(np.float32).tocsr()
+        return self._question_count
 
     def vector(self, folded: str) -> dict[int, float]:
         """The message's normalised TF-IDF weights, feature -> weight (plain numpy: a message
         is one row, and scipy's per-call overhead would be most of the search time)."""
         if len(folded) > HEAD_CHARS + TAIL_CHARS:
             folded = f"{folded[:HEAD_CHARS]} {folded[-TAIL_CHARS:]}"
-        row = self._counts([folded])
-        if row.nnz == 0:
+        features, counts = _hashed(folded)
+        if features.size == 0:
             return {}
-        weights = row.data.astype(np.float64) * self._idf[row.indices]
+        weights = counts.astype(np.float64) * self._idf[features]
         weights /= float(np.sqrt(np.dot(weights, weights))) or 1.0
-        return dict(zip(row.indices.tolist(), weights.tolist(), strict=True))
+        return dict(zip(features.tolist(), weights.tolist(), strict=True))
 
     @staticmethod
-    def _dot(matrix: sp.csr_matrix, query: dict[int, float]) -> np.ndarray:
-        """query . column for every column of a (feature x item) matrix: the postings of the
-        query's features only, summed with one bincount."""
-        indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    def _dot(
+        postings: tuple[np.ndarray, np.ndarray, np.ndarray], items: int, query: dict[int, float]
+    ) -> np.ndarray:
+        """query . column for every column of a (feature x item) CSR matrix: the postings of
+        the query's features only, summed with one bincount."""
+        indptr, indices, data = postings
         feats = np.fromiter(query, dtype=np.int64, count=len(query))
         w = np.fromiter(query.values(), dtype=np.float64, count=len(query))
         starts, ends = indptr[feats], indptr[feats + 1]
         lengths = ends - starts
         total = int(lengths.sum())
         if total == 0:
-            return np.zeros(matrix.shape[1])
+            return np.zeros(items)
         # Positions of every posting of the query's features, without a Python loop.
         offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
         return np.bincount(
             indices[offsets], weights=data[offsets].astype(np.float64) * np.repeat(w, lengths),
-            minlength=matrix.shape[1],
+            minlength=items,
         )
 
     def search(
@@ -290,7 +423,7 @@ class Ranker:
             query = {f: w / norm for f, w in mixed.items()}
         if not query:
             return []
-        per_doc = self._dot(self._postings, query)
+        per_doc = self._dot(self._postings, self._question_count, query)
         best = np.maximum.reduceat(per_doc, self._starts) if per_doc.size else per_doc
         whole = np.add.reduceat(per_doc, self._starts) / self._entry_norms
         scores = (1 - CENTROID_SHARE) * best + CENTROID_SHARE * whole

@@ -3,8 +3,9 @@
 Staff add a missed message to knowledge/triage_examples/*.yaml instead of writing a rule. The
 model is TF-IDF (character 2-5-grams and word 1-2-grams of the folded text) and a multinomial
 logistic regression with balanced classes; the probability of "not none" sets the tier.
-Training is deterministic (fixed solver, no randomness), takes well under a second and is
-remembered per process by a digest of the training data (`trained_model`).
+Training is deterministic (fixed solver, seeded order), takes well under a second and is
+remembered per process by a digest of the training data (`trained_model`); the fitted weights
+are plain arrays (`TriageWeights`) kept by bot.core.fitting, so answering needs no scikit-learn.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.sparse import hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.multiclass import OneVsRestClassifier
+
+from bot.core.fitting import Arrays, obtain, pack_texts, unpack_texts, weights_key
+from bot.core.ngrams import WORD_PATTERN, char_wb_grams, word_grams
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 Kind = Literal[
     "sexual_abuse",
@@ -64,20 +68,150 @@ class ExampleSet(BaseModel):
     out_of_scope: list[str] = Field(default_factory=list)
 
 
+# Everything the fit depends on besides the data: a change here refits (bot.core.fitting).
+FIT_SETTINGS = (
+    "tfidf char_wb 2-5 min_df=2 sublinear float32 + word 1-2 \\b\\w+\\b sublinear float32;"
+    " binary LR C=10 balanced liblinear dual seed 0; kinds one-vs-rest LR, same settings"
+)
+# random_state: liblinear's dual solver visits the examples in a shuffled order; unseeded, two
+# fits of the same examples differed by ~3e-6 in P(danger). Seeded: same examples, same weights.
+_LIBLINEAR = {
+    "C": 10.0, "class_weight": "balanced", "solver": "liblinear", "dual": True, "random_state": 0
+}
+_CHAR_GRAMS = char_wb_grams(2, 5, lowercase=True)
+_WORD_GRAMS = word_grams(1, 2, lowercase=True)
+
+
+@dataclass(frozen=True)
+class TriageWeights:
+    """The fitted model as plain arrays: n-gram vocabularies (column order) and idf of the two
+    TF-IDF parts, then the binary model's and the kind models' weights over both parts."""
+
+    char_terms: list[str]
+    char_idf: np.ndarray  # float64
+    word_terms: list[str]
+    word_idf: np.ndarray  # float64
+    weights: np.ndarray  # P(danger) weights over char then word columns, float64
+    bias: float
+    kinds: list[str]
+    kind_weights: np.ndarray  # columns x kinds, float64
+    kind_bias: np.ndarray  # kinds, float64
+
+    def arrays(self) -> Arrays:
+        return {
+            "char_terms": pack_texts(self.char_terms),
+            "char_count": np.array([len(self.char_terms)]),
+            "char_idf": self.char_idf,
+            "word_terms": pack_texts(self.word_terms),
+            "word_count": np.array([len(self.word_terms)]),
+            "word_idf": self.word_idf,
+            "weights": self.weights,
+            "bias": np.array([self.bias]),
+            "kinds": pack_texts(self.kinds),
+            "kind_count": np.array([len(self.kinds)]),
+            "kind_weights": self.kind_weights,
+            "kind_bias": self.kind_bias,
+        }
+
+    @classmethod
+    def read(cls, arrays: Arrays) -> TriageWeights:
+        return cls(
+            char_terms=unpack_texts(arrays["char_terms"], int(arrays["char_count"][0])),
+            char_idf=np.asarray(arrays["char_idf"], dtype=np.float64),
+            word_terms=unpack_texts(arrays["word_terms"], int(arrays["word_count"][0])),
+            word_idf=np.asarray(arrays["word_idf"], dtype=np.float64),
+            weights=np.asarray(arrays["weights"], dtype=np.float64),
+            bias=float(arrays["bias"][0]),
+            kinds=unpack_texts(arrays["kinds"], int(arrays["kind_count"][0])),
+            kind_weights=np.asarray(arrays["kind_weights"], dtype=np.float64),
+            kind_bias=np.asarray(arrays["kind_bias"], dtype=np.float64),
+        )
+
+
+def fit_triage(texts: list[str], labels: list[str]) -> TriageWeights:
+    """Fit the model on folded texts (scikit-learn, imported here: only fitting needs it)."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+
+    chars = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, dtype=np.float32
+    )
+    words = TfidfVectorizer(
+        analyzer="word",
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        token_pattern=WORD_PATTERN,
+        dtype=np.float32,
+    )
+    char_rows = chars.fit_transform(texts)
+    features = hstack([char_rows, words.fit_transform(texts)]).tocsr()
+    danger = np.array([label != NONE for label in labels])
+    # The dual problem: far fewer examples than n-grams, so liblinear's dual solver reaches
+    # the same optimum (probabilities within 1e-4) about seven times faster than the primal.
+    binary = LogisticRegression(**_LIBLINEAR)
+    binary.fit(features, danger)
+    # Kind: one-vs-rest logistic regressions over the danger examples (held-out kind
+    # agreement 71-75 % on the four example sets, against 45-51 % for nearest centroid).
+    danger_labels = np.array([label for label in labels if label != NONE])
+    kinds: list[str] = sorted(set(danger_labels.tolist()))
+    kind_of = OneVsRestClassifier(
+        LogisticRegression(**_LIBLINEAR)
+    ).fit(features[danger], danger_labels)
+    if len(kinds) > 2:
+        per_kind = [e.coef_.ravel() for e in kind_of.estimators_]
+        kind_bias = np.array([float(e.intercept_[0]) for e in kind_of.estimators_])
+    else:  # two kinds: one estimator, its sign picks the second kind
+        coef = kind_of.estimators_[0].coef_.ravel()
+        per_kind = [-coef, coef]
+        bias = float(kind_of.estimators_[0].intercept_[0])
+        kind_bias = np.array([-bias, bias])
+
+    def terms(vectorizer: TfidfVectorizer) -> list[str]:
+        by_column = sorted(vectorizer.vocabulary_.items(), key=lambda item: item[1])
+        return [term for term, _ in by_column]
+
+    return TriageWeights(
+        char_terms=terms(chars),
+        char_idf=np.asarray(chars.idf_, dtype=np.float64),
+        word_terms=terms(words),
+        word_idf=np.asarray(words.idf_, dtype=np.float64),
+        weights=np.asarray(binary.coef_, dtype=np.float64).ravel(),
+        bias=float(binary.intercept_[0]),
+        kinds=kinds,
+        kind_weights=np.vstack(per_kind).T.astype(np.float64),
+        kind_bias=kind_bias,
+    )
+
+
+def _data_digest(texts: list[str], labels: list[str]) -> bytes:
+    digest = hashlib.blake2b(digest_size=20)
+    for text, label in zip(texts, labels, strict=True):
+        digest.update(f"{label}\x00{text}\x01".encode())
+    return digest.digest()
+
+
 class _AppliedTfidf:
-    """One fitted TF-IDF vectoriser applied by hand to a single text.
+    """One fitted TF-IDF part applied to a single text.
 
     sklearn's `transform` spends ~90 % of a call on input checks and sparse-matrix building for
-    one row; here its own analyzer makes the n-grams and the fitted vocabulary, idf, sublinear
-    tf and l2 norm are applied with a dict and small numpy arrays (same figures to ~1e-6).
+    one row; here the same analyzer makes the n-grams (bot.core.ngrams) and the fitted
+    vocabulary, idf, sublinear tf and l2 norm are applied with a dict and small numpy arrays
+    (same figures to ~1e-6).
     """
 
-    def __init__(self, vectorizer: TfidfVectorizer, weights: np.ndarray, kinds: np.ndarray) -> None:
-        self._analyse = vectorizer.build_analyzer()
-        self._columns: dict[str, int] = {
-            term: int(col) for term, col in vectorizer.vocabulary_.items()
-        }
-        self._idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+    def __init__(
+        self,
+        analyse: Callable[[str], list[str]],
+        terms: list[str],
+        idf: np.ndarray,
+        weights: np.ndarray,
+        kinds: np.ndarray,
+    ) -> None:
+        self._analyse = analyse
+        self._columns: dict[str, int] = {term: col for col, term in enumerate(terms)}
+        self._idf = idf
         self._weights = weights
         self._kinds = kinds
 
@@ -94,7 +228,10 @@ class _AppliedTfidf:
 
 
 class TriageModel:
-    """Danger probability (binary model) and danger kind (one-vs-rest models on urgent examples)."""
+    """Danger probability (binary model) and danger kind (one-vs-rest models on urgent examples).
+
+    The weights come from bot.core.fitting: stored ones for the same examples, else a fit.
+    """
 
     def __init__(
         self, texts: list[str], labels: list[str], urgent_at: float = 0.7, check_at: float = 0.3
@@ -103,49 +240,21 @@ class TriageModel:
         self.check_at = check_at
         # the folded words of the examples: the rules work them out once (`Triage.warm`)
         self.vocabulary = frozenset(word for text in texts for word in text.split())
-        chars = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, dtype=np.float32
-        )
-        words = TfidfVectorizer(
-            analyzer="word",
-            ngram_range=(1, 2),
-            sublinear_tf=True,
-            token_pattern=r"(?u)\b\w+\b",
-            dtype=np.float32,
-        )
-        char_rows = chars.fit_transform(texts)
-        features = hstack([char_rows, words.fit_transform(texts)]).tocsr()
-        danger = np.array([label != NONE for label in labels])
-        # The dual problem: far fewer examples than n-grams, so liblinear's dual solver reaches
-        # the same optimum (probabilities within 1e-4) about seven times faster than the primal.
-        binary = LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear", dual=True)
-        binary.fit(features, danger)
-        # Kind: one-vs-rest logistic regressions over the danger examples (held-out kind
-        # agreement 71-75 % on the four example sets, against 45-51 % for nearest centroid).
-        danger_labels = np.array([label for label in labels if label != NONE])
-        self.kinds: list[str] = sorted(set(danger_labels.tolist()))
-        rows = features[danger]
-        kind_of = OneVsRestClassifier(
-            LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear", dual=True)
-        ).fit(rows, danger_labels)
-        if len(self.kinds) > 2:
-            per_kind = [e.coef_.ravel() for e in kind_of.estimators_]
-            self._kind_b = np.array([float(e.intercept_[0]) for e in kind_of.estimators_])
-        else:  # two kinds: one estimator, its sign picks the second kind
-            coef = kind_of.estimators_[0].coef_.ravel()
-            per_kind = [-coef, coef]
-            bias = float(kind_of.estimators_[0].intercept_[0])
-            self._kind_b = np.array([-bias, bias])
-        kind_weights = np.vstack(per_kind).T.astype(np.float64)
-        weights = np.asarray(binary.coef_, dtype=np.float64).ravel()
-        self._b = float(binary.intercept_[0])
-        split = char_rows.shape[1]
-        for vectorizer in (chars, words):
-            # n-grams cut by min_df: only needed for pickling, and they hold training text
-            vectorizer.stop_words_ = set()
+        key = weights_key("triage", FIT_SETTINGS, _data_digest(texts, labels))
+        fitted = obtain("triage", key, TriageWeights.read, fit_triage, (texts, labels))
+        self.kinds: list[str] = fitted.kinds
+        self._b = fitted.bias
+        self._kind_b = fitted.kind_bias
+        split = len(fitted.char_terms)
         self._parts = (
-            _AppliedTfidf(chars, weights[:split], np.ascontiguousarray(kind_weights[:split])),
-            _AppliedTfidf(words, weights[split:], np.ascontiguousarray(kind_weights[split:])),
+            _AppliedTfidf(
+                _CHAR_GRAMS, fitted.char_terms, fitted.char_idf, fitted.weights[:split],
+                np.ascontiguousarray(fitted.kind_weights[:split]),
+            ),
+            _AppliedTfidf(
+                _WORD_GRAMS, fitted.word_terms, fitted.word_idf, fitted.weights[split:],
+                np.ascontiguousarray(fitted.kind_weights[split:]),
+            ),
         )
 
     def scores(self, folded: str) -> tuple[float, str]:
@@ -181,10 +290,7 @@ def trained_model(
     `fold` turns an example into the text the model reads; `fold_key` names what it depends
     on (the lexicon), so a changed lexicon retrains too.
     """
-    digest = hashlib.blake2b(fold_key.encode(), digest_size=20)
-    for text, label in zip(texts, labels, strict=True):
-        digest.update(f"{label}\x00{text}\x01".encode())
-    key = digest.digest()
+    key = hashlib.blake2b(fold_key.encode() + _data_digest(texts, labels)).digest()
     with _TRAINED_LOCK:
         model = _TRAINED.get(key)
         if model is None:

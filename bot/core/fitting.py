@@ -1,0 +1,111 @@
+"""Where the learned layers' fitted weights come from (issue 12): a store, else a fit.
+
+Fitting needs scikit-learn (~110 MB of memory in the process that imports it); applying the
+weights needs numpy only. So the models ask `obtain` for their weights as plain arrays: the
+configured store answers when it holds weights for this key (a digest of the training data, the
+fitting settings and scikit-learn's version), otherwise the configured runner fits them: in
+this process by default (tests, the terminal chat, `ask`), in a short-lived child process for
+`python -m bot run` (bot/fitstore.py), so the long-lived bot never imports scikit-learn. Either
+way the model applies the weights through the same code, so the replies are the same.
+
+The store and the runner are set once by the composition root (`configure`); this module does
+no input or output of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+Arrays = dict[str, np.ndarray]
+
+
+class Fitted(Protocol):
+    """Fitted weights that can be written as named arrays and read back exactly."""
+
+    def arrays(self) -> Arrays: ...
+
+
+F = TypeVar("F", bound=Fitted)
+
+
+class WeightStore(Protocol):
+    def load(self, kind: str, key: str) -> Arrays | None: ...
+    def save(self, kind: str, key: str, arrays: Arrays) -> None: ...
+
+
+Runner = Callable[[Callable[..., Any], tuple[Any, ...]], Any]
+
+
+class FitError(RuntimeError):
+    """Fitting failed (the child process died or raised): the caller keeps what it has."""
+
+
+def run_here(fit: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    return fit(*args)
+
+
+_store: WeightStore | None = None
+_runner: Runner = run_here
+
+
+def configure(store: WeightStore | None = None, runner: Runner = run_here) -> None:
+    """Set where weights are kept and where they are fitted (default: nowhere, here)."""
+    global _store, _runner
+    _store, _runner = store, runner
+
+
+def _learner_version() -> str:
+    try:
+        return version("scikit-learn")
+    except PackageNotFoundError:  # pragma: no cover - a broken install
+        return "?"
+
+
+def weights_key(kind: str, settings: str, data: bytes) -> str:
+    """The store's key: what was fitted, how, by which scikit-learn, on which data."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (kind, settings, _learner_version()):
+        h.update(part.encode())
+        h.update(b"\x00")
+    h.update(data)
+    return h.hexdigest()
+
+
+def obtain(
+    kind: str,
+    key: str,
+    read: Callable[[Arrays], F],
+    fit: Callable[..., F],
+    args: tuple[Any, ...],
+) -> F:
+    """The weights for `key`: from the store when it has them, else fitted by the runner
+    (and then kept in the store). `fit` must be a module-level function: it may be sent to a
+    child process."""
+    store = _store
+    if store is not None:
+        arrays = store.load(kind, key)
+        if arrays is not None:
+            return read(arrays)
+    arrays = _runner(fit, args).arrays()
+    if store is not None:
+        store.save(kind, key, arrays)
+    # read back even when fitted here: stored and fresh weights take the very same path
+    return read(arrays)
+
+
+def pack_texts(texts: list[str]) -> np.ndarray:
+    """Strings as one UTF-8 array (exact; numpy's own str arrays drop trailing NULs).
+    The strings are n-grams: they never hold a line break."""
+    return np.frombuffer("\n".join(texts).encode(), dtype=np.uint8).copy()
+
+
+def unpack_texts(packed: np.ndarray, count: int) -> list[str]:
+    texts = bytes(packed.astype(np.uint8)).decode().split("\n") if count else []
+    if len(texts) != count:
+        raise ValueError(f"expected {count} strings, found {len(texts)}")
+    return texts
