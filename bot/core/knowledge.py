@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from bot.core.counsel import CounselTexts
+from bot.core.example_check import ExampleCheckTexts
 from bot.core.guided_report import ReportTexts
 from bot.core.text import Lexicon
 from bot.core.triage import DangerFile, ExampleSet
@@ -190,6 +191,7 @@ class UiTexts(_Strict):
     terminal: TerminalTexts
     report: ReportTexts  # the guided report (/baotin)
     counsel: CounselTexts  # the anonymous line to staff (/gapnguoi)
+    kb_test_examples: ExampleCheckTexts  # what `kb test` tells staff about triage_examples/
     smalltalk: list[SmallTalk] = Field(default_factory=list)
 
     @property
@@ -220,6 +222,8 @@ class KnowledgeBase:
     triage_examples: list[ExampleSet] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # accepted, but staff should look
     question_lines: dict[tuple[str, int], str] = field(default_factory=dict)  # "file:line"
+    # (examples file number, list name, item number) -> "file:line", for `kb test`
+    example_lines: dict[tuple[int, str, int], str] = field(default_factory=dict)
 
     @property
     def question_count(self) -> int:
@@ -376,9 +380,14 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         issues.extend(_unknown_numbers(danger, danger_doc, hotlines.hotlines))
     example_files = sorted((root / "triage_examples").glob("*.yaml"))
     example_sets: list[ExampleSet] = []
+    example_lines: dict[tuple[int, str, int], str] = {}
     for path in example_files:
-        _, example_set = _load_model(path, ExampleSet, issues)
-        if example_set is not None:
+        example_doc, example_set = _load_model(path, ExampleSet, issues)
+        if example_set is not None and example_doc is not None:
+            for name, items in example_set:
+                for number in range(len(items)):
+                    line = example_doc.line((name, number))
+                    example_lines[(len(example_sets), name, number)] = f"{path}:{line}"
             example_sets.append(example_set)
     if (
         issues
@@ -408,6 +417,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         privacy=privacy,
         files=[*files, *(root / name for name in _SIDE_FILES), *example_files],
         triage_examples=example_sets,
+        example_lines=example_lines,
         warnings=warnings,
         question_lines={
             (entry_id, number): f"{doc.path}:{doc.line((index, 'questions', number))}"
