@@ -8,8 +8,8 @@ For each set, two lines:
   knowledge/triage_examples/*.yaml: a set that lives there is a TRAINING set, so its `tiers`
   line is a training figure, not a measurement.
 Urgent recall, urgent-or-check recall, unclear messages flagged (urgent or check), urgent false
-alarms on look-alikes and on plain questions, and for urgent accident/fire examples the share
-whose urgent reply starts with 115 or 114.
+alarms on look-alikes, on plain questions and on out-of-scope messages, and for urgent
+accident/fire examples the share whose urgent reply starts with 115 or 114.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main(argv: list[str]) -> None:
                 f"unclear flagged {f['unclear_flagged']:.1%} (n={f['unclear']}), "
                 f"FA lookalike {f['fa_lookalike']:.1%} (n={f['lookalike']}), "
                 f"FA question {f['fa_question']:.1%} (n={f['question']}), "
+                f"FA out of scope {f['fa_out_of_scope']:.1%} (n={f['out_of_scope']}), "
                 f"accident 115/114 first {f['accident_115_114_first']:.1%} (n={f['accidents']})"
             )
 

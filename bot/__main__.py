@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.core.example_check import check_examples
 from bot.core.fitting import FitError
 from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.core.responder import Responder
@@ -157,12 +158,17 @@ def cmd_kb_test(args: argparse.Namespace) -> int:
     settings, kb = _checked_knowledge(args)
     if kb is None:
         return 1
-    checked, failures = kb_test_failures(Responder(kb, settings.matching.thresholds))
+    responder = Responder(kb, settings.matching.thresholds)
+    checked, failures = kb_test_failures(responder)
     for failure in failures:
         print(failure)
     print(f"kb test: {checked} tin nhắn, {len(failures)} tin đi sai chỗ: "
           f"{'CHƯA ĐẠT' if failures else 'ĐẠT'}")
-    return 1 if failures else 0
+    # The triage examples: only a missed urgent example (no alarm, no check) fails the run.
+    examples = check_examples(responder, kb.ui.kb_test_examples)
+    for line in [*examples.problems, *examples.summary(kb.ui.kb_test_examples)]:
+        print(line)
+    return 1 if failures or examples.missed else 0
 
 
 def cmd_kb_coverage(args: argparse.Namespace) -> int:

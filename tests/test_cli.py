@@ -19,14 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 ASK_KEYS = {"check", "text", "urgent", "entry", "score", "answer", "suggestions"}
 
 
-def run_bot(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def run_bot(
+    *args: str, stdin: str | None = None, cwd: Path = ROOT, timeout: float = 120
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
         text=True,
         cwd=cwd,
-        timeout=120,
+        timeout=timeout,
     )
 
 
@@ -84,9 +86,37 @@ def test_kb_check_names_file_line_and_field_of_a_broken_copy(tmp_path):
 
 
 def test_kb_test_routes_every_question_and_danger_example():
-    result = run_bot("kb", "test")
+    result = run_bot("kb", "test", timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert result.stdout.strip().splitlines()[-1].endswith("0 tin đi sai chỗ: ĐẠT")
+    lines = result.stdout.strip().splitlines()
+    assert any(line.endswith("0 tin đi sai chỗ: ĐẠT") for line in lines)
+    # then every triage example message, counted for staff, none of the urgent ones missed
+    assert lines[-1] == "Tin nhắn mẫu: ĐẠT (không tin khẩn cấp nào bị bỏ sót)"
+    urgent_line = next(line for line in lines if " tin khẩn cấp: " in line)
+    assert urgent_line.endswith(", 0 bị bỏ sót")
+    for name in ("dễ nhầm", "câu hỏi thường", "ngoài phạm vi"):
+        assert any(f" tin {name}" in line and "bị trả lời khẩn cấp nhầm" in line for line in lines)
+
+
+def test_kb_test_fails_on_an_urgent_example_the_bot_misses_and_lists_false_alarms(tmp_path):
+    copy = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", copy)
+    added = copy / "triage_examples" / "zz_staff.yaml"
+    added.write_text(
+        "urgent:\n"
+        '  - {text: "🆘🆘🆘", kind: distress}\n'
+        "lookalike:\n"
+        '  - "bố đánh em chảy máu đầu, em sợ lắm"\n',
+        encoding="utf-8",
+    )
+    result = run_bot("kb", "test", str(copy), timeout=600)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert f'{added}:2: tin khẩn cấp "🆘🆘🆘": bot KHÔNG nhận ra nguy hiểm' in result.stdout
+    assert (f'{added}:4: tin dễ nhầm (lookalike) "bố đánh em chảy máu đầu, em sợ lắm": bot trả '
+            "lời khẩn cấp nhầm (loại: Bạo lực") in result.stdout
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1] == "Tin nhắn mẫu: CHƯA ĐẠT: 1 tin khẩn cấp bị bỏ sót hoàn toàn"
+    assert any(" tin khẩn cấp: " in line and line.endswith(", 1 bị bỏ sót") for line in lines)
 
 
 @pytest.fixture(scope="module")

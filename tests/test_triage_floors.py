@@ -63,6 +63,41 @@ def test_must_catch_cases_are_urgent(responder: Responder, text: str, category: 
     assert "111" in reply.parts[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("please help me", "distress"),
+        ("my uncle touched me", "sexual_abuse"),
+        ("i want to die", "self_harm"),
+        # not example messages: the same cries inside a longer English message
+        ("pls help me, my uncle touched me", "sexual_abuse"),
+        ("help me, i want to die", "self_harm"),
+    ],
+)
+def test_english_cries_stay_urgent(responder: Responder, text: str, category: str) -> None:
+    reply = responder.respond(text)
+    assert reply.urgent and reply.category == category, (reply.tier, reply.category)
+    assert "111" in reply.parts[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "help me pick a song",
+        "I'm dying lol this homework",
+        # not example messages (english_triage_helper.yaml holds the two above)
+        "help me pick a movie for tonight",
+        "can u help me pick a song for tiktok",
+        "lol im dying, this homework is so long",
+        "i'm dying lol this exam",
+    ],
+)
+def test_english_lookalikes_get_no_crisis_reply(responder: Responder, text: str) -> None:
+    reply = responder.respond(text)
+    assert not reply.urgent, (text, reply.tier, reply.category)
+    assert "Em không có lỗi" not in reply.text
+
+
 def test_bullied_by_a_friend_is_not_trafficking(responder: Responder) -> None:
     # unaccented "ban" is "bạn" (a friend) here, not "bán" (sold)
     reply = responder.respond("e bi ban bat nat tren lop")

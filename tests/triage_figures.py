@@ -200,6 +200,7 @@ def author_figures(path: Path, responder: Responder | None = None) -> dict[str, 
         unclear, n_unclear = rate("unclear", ("urgent", "check"))
         fa_look, n_look = rate("lookalike", ("urgent",))
         fa_question, n_question = rate("question", ("urgent",))
+        fa_scope, n_scope = rate("out_of_scope", ("urgent",))
         accidents = [x for x in data.get("urgent") or [] if _kind(x) in ACCIDENT_KINDS]
         firsts = [assess(_text(x)) for x in accidents]
         emergency_first = sum(t == "urgent" and n in ("114", "115") for t, n in firsts)
@@ -208,6 +209,7 @@ def author_figures(path: Path, responder: Responder | None = None) -> dict[str, 
             "unclear": n_unclear, "unclear_flagged": unclear,
             "lookalike": n_look, "fa_lookalike": fa_look,
             "question": n_question, "fa_question": fa_question,
+            "out_of_scope": n_scope, "fa_out_of_scope": fa_scope,
             "accidents": len(accidents),
             "accident_115_114_first": emergency_first / max(len(accidents), 1),
         }

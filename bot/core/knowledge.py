@@ -15,8 +15,6 @@ raises `KnowledgeError` and the caller keeps the knowledge base it already had.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -31,6 +29,8 @@ from pydantic import (
 )
 
 from bot.core.counsel import CounselTexts
+from bot.core.dangerchecks import danger_entry_ids, unknown_numbers
+from bot.core.example_check import ExampleCheckTexts
 from bot.core.examples import Examples, load_examples
 from bot.core.guided_report import ReportTexts
 from bot.core.reportlabels import report_label_issues
@@ -200,6 +200,7 @@ class UiTexts(_Strict):
     terminal: TerminalTexts
     report: ReportTexts  # the guided report (/baotin)
     counsel: CounselTexts  # the anonymous line to staff (/gapnguoi)
+    kb_test_examples: ExampleCheckTexts  # what `kb test` tells staff about triage_examples/
     smalltalk: list[SmallTalk] = Field(default_factory=list)
 
     @property
@@ -231,6 +232,8 @@ class KnowledgeBase:
     warnings: list[str] = field(default_factory=list)  # accepted, but staff should look
     question_lines: dict[tuple[str, int], str] = field(default_factory=dict)  # "file:line"
     examples: Examples = field(default_factory=Examples)  # knowledge/examples/: matcher data
+    # (examples file number, list name, item number) -> "file:line", for `kb test`
+    example_lines: dict[tuple[int, str, int], str] = field(default_factory=dict)
 
     @property
     def question_count(self) -> int:
@@ -384,7 +387,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     f"report.harm.options.{code}: no danger category '{code}' in danger.yaml"
                 )
     if danger is not None and danger_doc is not None and entries_complete:
-        for loc, entry_id in _danger_entry_ids(danger):
+        for loc, entry_id in danger_entry_ids(danger):
             if entry_id not in known_ids:
                 field = ".".join(str(part) for part in loc)
                 issues.append(
@@ -392,13 +395,19 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     f"không có mục nào mang id '{entry_id}': kiểm tra chính tả id"
                 )
     if danger is not None and danger_doc is not None and hotlines is not None:
-        issues.extend(_unknown_numbers(danger, danger_doc, hotlines.hotlines))
+        known = {line.number for line in hotlines.hotlines}
+        issues.extend(unknown_numbers(danger, danger_doc, known))
     examples = load_examples(root, known_ids if entries_complete else None, issues)
     example_files = sorted((root / "triage_examples").glob("*.yaml"))
     example_sets: list[ExampleSet] = []
+    example_lines: dict[tuple[int, str, int], str] = {}
     for path in example_files:
-        _, example_set = _load_model(path, ExampleSet, issues)
-        if example_set is not None:
+        example_doc, example_set = _load_model(path, ExampleSet, issues)
+        if example_set is not None and example_doc is not None:
+            for name, items in example_set:
+                for number in range(len(items)):
+                    line = example_doc.line((name, number))
+                    example_lines[(len(example_sets), name, number)] = f"{path}:{line}"
             example_sets.append(example_set)
     if (
         issues
@@ -428,6 +437,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         privacy=privacy,
         files=[*files, *(root / name for name in _SIDE_FILES), *example_files, *examples.files],
         triage_examples=example_sets,
+        example_lines=example_lines,
         warnings=warnings,
         examples=examples,
         question_lines={
@@ -460,33 +470,3 @@ def _duplicate(
 
 
 _SIDE_FILES = ("lexicon.yaml", "hotlines.yaml", "ui.yaml", "danger.yaml", "privacy.yaml")
-
-
-def _danger_entry_ids(danger: DangerFile) -> Iterable[tuple[Loc, str]]:
-    for name, category in danger.categories.items():
-        for field_name in ("entry_id", "entry_id_adult"):
-            entry_id = getattr(category, field_name)
-            if entry_id:
-                yield ("categories", name, field_name), entry_id
-
-
-_PHONE_NUMBER = re.compile(r"(?<!\d)\d{3,}(?!\d)")
-
-
-def _unknown_numbers(
-    danger: DangerFile, doc: LocatedYaml, hotlines: list[Hotline]
-) -> list[str]:
-    """A phone number in an urgent reply must be one of hotlines.yaml (never invented)."""
-    known = {line.number for line in hotlines}
-    issues = []
-    for name, category in danger.categories.items():
-        for field_name in ("reply_child", "reply_adult"):
-            for number in _PHONE_NUMBER.findall(getattr(category, field_name)):
-                if number not in known:
-                    loc = ("categories", name, field_name)
-                    issues.append(
-                        f"{doc.path}:{doc.line(loc)}: categories.{name}.{field_name}: "
-                        f"số {number} không có trong hotlines.yaml"
-                    )
-    return issues
-

@@ -107,6 +107,9 @@ class Normalised(NamedTuple):
     accented: str  # canonical words with diacritics, teencode expanded
     folded: str  # `accented` without diacritics (đ -> d)
     typed_accents: bool  # the user typed at least one diacritic
+    # the canonical words before teencode expansion (`canonical(raw).split()`), kept so that
+    # triage can cut the message into clauses without normalising it a second time
+    words: tuple[str, ...] = ()
 
 
 def _fold_slow(text: str) -> str:
@@ -177,6 +180,8 @@ def _squeeze_plain(match: re.Match[str]) -> str:
 
 def _canonical_word(word: str) -> str:
     """Squeeze stretched letters and place the tone of one lower-case NFC word."""
+    if word.isascii():  # no diacritics, so no tone to place (most words typed on phones)
+        return _RUN3_RE.sub(_squeeze_plain, word)
     if fold(word) != word:  # typed with diacritics: doubled vowels are stretches too
         word = _DOUBLE_RE.sub(r"\1", _RUN3_RE.sub(r"\1", word))
     else:
@@ -262,4 +267,6 @@ class Normaliser:
         accented = " ".join(self.expand(words))
         folded = fold(accented)
         typed = fold(raw) != raw
-        return Normalised(raw=raw, accented=accented, folded=folded, typed_accents=typed)
+        return Normalised(
+            raw=raw, accented=accented, folded=folded, typed_accents=typed, words=tuple(words)
+        )

@@ -11,6 +11,7 @@ phạt mấy năm tù"). Self-harm ignores the last two escapes. A category's `s
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from bot.core.text import Normalised, Normaliser, canonical
@@ -19,11 +20,17 @@ from bot.core.triage.cues import MASKABLE, Masks, Who
 from bot.core.triage.phrases import Hit, Phrase, TokenPlan
 from bot.core.triage.plan import DangerPlan
 from bot.core.triage.result import UrgentMatch
-from bot.core.triage.safety_net import safety_net
+from bot.core.triage.safety_net import clause_cues, safety_net
 from bot.core.triage.schema import DangerFile
 from bot.core.triage.words import Tok, fold_word, token_pairs
 
 _CLAUSE_SPLIT = re.compile(r"[.!?;:,\n\r…]+")
+_WORD = re.compile(r"\w+")  # the words `canonical` keeps
+
+
+def _lowered(part: str) -> str:
+    """A clause as `canonical` sees it before it picks the words out."""
+    return unicodedata.normalize("NFC", part).lower().replace("_", " ")
 
 
 class Triage:
@@ -54,15 +61,21 @@ class Triage:
         clauses = self._clauses(message)
         found = [plan.danger_index.scan(toks) for toks in clauses]
         # the common case: no danger phrase, so no cue scan for the rules
-        match = self._rules(message, clauses, found) if any(found) else None
+        cues: list[list[Hit] | None] = [None] * len(clauses)  # shared with the safety net
+        match = self._rules(message, clauses, found, cues) if any(found) else None
         if match is None and plan.net_index is not None:
-            match = safety_net(plan, message, clauses, plan.net_index)
+            match = safety_net(plan, message, clauses, plan.net_index, cues)
         return match
 
     def _rules(
-        self, message: Normalised, clauses: list[list[Tok]], found: list[list[Hit]]
+        self,
+        message: Normalised,
+        clauses: list[list[Tok]],
+        found: list[list[Hit]],
+        cues: list[list[Hit] | None],
     ) -> UrgentMatch | None:
-        """The listed phrases and `together` groups, with their negations, idioms and cues."""
+        """The listed phrases and `together` groups, with their negations, idioms and cues
+        (each clause's cue hits are left in `cues` for the safety net)."""
         plan = self._plan
         danger = plan.danger
         harms: list[Hit] = []
@@ -70,14 +83,11 @@ class Triage:
         parts: dict[int, list[tuple[int, str]]] = {}  # group -> (word position, member)
         who = Who()
         offset = 0
-        for toks, danger_hits in zip(clauses, found, strict=True):
+        for n, (toks, danger_hits) in enumerate(zip(clauses, found, strict=True)):
             base = offset
             offset += len(toks)
-            hits = (
-                danger_hits
-                + plan.cue_index.scan(toks)
-                + plan.cancel_index.scan(toks, exact=message.typed_accents)
-            )
+            clause = cues[n] = clause_cues(plan, toks, message.typed_accents)
+            hits = danger_hits + clause
             masks = Masks(hits, len(toks), danger.negation_window, danger.max_gap)
             for hit in hits:
                 kind = hit.phrase.kind
@@ -132,14 +142,28 @@ class Triage:
         expand = self._plan.expand
         if len(parts) <= 1:
             return [expand(token_pairs(message))]
-        return [expand(self._tokens(part)) for part in parts]
+        # Clause punctuation is never inside a word, so the normaliser's canonical words of
+        # the whole message are the clauses' words end to end: count each clause's words and
+        # cut, instead of normalising every clause again (a third of the rules' time).
+        words = message.words
+        counts = [len(_WORD.findall(_lowered(part))) for part in parts]
+        if sum(counts) != len(words):  # not the normaliser's words (or none kept): redo
+            return [expand(self._tokens(part)) for part in parts]
+        clauses: list[list[Tok]] = []
+        start = 0
+        for count in counts:
+            clauses.append(expand(self._expanded(list(words[start : start + count]))))
+            start += count
+        return clauses
 
     def _tokens(self, clause: str) -> list[Tok]:
-        """One clause in the normaliser's forms (canonical, lexicon-expanded, folded), folding
-        word by word through a cache: re-normalising a long message clause by clause must
-        not cost as much again as the normaliser's own pass."""
-        words = " ".join(self._plan.normaliser.expand(canonical(clause).split())).split()
-        return [Tok(fold_word(w), w) for w in words]
+        """One clause in the normaliser's forms (canonical, lexicon-expanded, folded)."""
+        return self._expanded(canonical(clause).split())
+
+    def _expanded(self, words: list[str]) -> list[Tok]:
+        """Canonical words with the lexicon's teencode spelled out, in both forms."""
+        expanded = " ".join(self._plan.normaliser.expand(words)).split()
+        return [Tok(fold_word(w), w) for w in expanded]
 
     def _group_start(self, members: list[tuple[int, str]], size: int) -> int | None:
         """Start of the first window of `together_window` words holding every member of a

@@ -17,11 +17,21 @@ from bot.core.triage.result import UrgentMatch
 from bot.core.triage.words import Tok
 
 
+def clause_cues(plan: DangerPlan, toks: list[Tok], typed_accents: bool) -> list[Hit]:
+    """The cue hits of one clause (cancelling cues read as typed when accents were typed)."""
+    return plan.cue_index.scan(toks) + plan.cancel_index.scan(toks, exact=typed_accents)
+
+
 def safety_net(
-    plan: DangerPlan, message: Normalised, clauses: list[list[Tok]], index: PhraseIndex
+    plan: DangerPlan,
+    message: Normalised,
+    clauses: list[list[Tok]],
+    index: PhraseIndex,
+    known_cues: list[list[Hit] | None] | None = None,
 ) -> UrgentMatch | None:
     """A real person within `window` words of a broad harm word, when the message is no
-    knowledge question, idiom, negation, settled matter or blocker."""
+    knowledge question, idiom, negation, settled matter or blocker. `known_cues`: each
+    clause's `clause_cues` when the rules already scanned it (None where not)."""
     net = plan.net
     assert net is not None
     danger = plan.danger
@@ -33,15 +43,14 @@ def safety_net(
     candidates: list[Hit] = []
     who = Who()
     offset = 0
-    for toks, net_hits in zip(clauses, scans, strict=True):
+    for n, (toks, net_hits) in enumerate(zip(clauses, scans, strict=True)):
         base = offset
         offset += len(toks)
         exact = message.typed_accents
+        known = known_cues[n] if known_cues is not None else None
         cues = (
-            plan.cue_index.scan(toks)
-            + plan.cancel_index.scan(toks, exact=exact)
-            + plan.net_block.scan(toks, exact=exact)
-        )
+            known if known is not None else clause_cues(plan, toks, exact)
+        ) + plan.net_block.scan(toks, exact=exact)
         masks = Masks(cues, len(toks), net.negation_window, danger.max_gap)
         # a harm word inside an everyday wording or just after it ("ngã xe bị chảy máu")
         everyday = [
