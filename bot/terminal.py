@@ -27,6 +27,8 @@ from bot.store import InteractionLog
 
 READER_THREAD = "terminal-input"
 TERMINAL_USER = 0  # one local user; the random per-run secret makes its key unlinkable
+# The check tier's button as a numbered choice: no entry id starts with "!" (ids are slugs).
+CHECK_CHOICE = "!check:"
 
 
 def render(reply: Reply, marker: str) -> tuple[str, list[Suggestion]]:
@@ -38,6 +40,9 @@ def render(reply: Reply, marker: str) -> tuple[str, list[Suggestion]]:
         lines.append(part)
         lines.append("")
     choices = list(reply.suggestions) + list(reply.related)
+    if reply.check_button is not None:  # "Em đang gặp nguy hiểm" first, as on Telegram
+        button = reply.check_button
+        choices.insert(0, Suggestion(CHECK_CHOICE + button.category, button.label))
     for number, choice in enumerate(choices, start=1):
         lines.append(f"  [{number}] {choice.title}")
     return "\n".join(lines).rstrip(), choices
@@ -159,7 +164,14 @@ class TerminalChat:
                 return ui.topic_empty
             lines = [f"  [{n}] {c.title}" for n, c in enumerate(self.choices, start=1)]
             return "\n".join([topic.label + ":", *lines])
-        reply = self.responder.answer_entry(self.choices[number - 1].entry_id, self.audience)
+        picked = self.choices[number - 1]
+        if picked.entry_id.startswith(CHECK_CHOICE):  # the check tier's "I am in danger"
+            card = self.responder.urgent_card(picked.entry_id[len(CHECK_CHOICE):], self.audience)
+            if self.log is not None:
+                self.log.record(TERMINAL_USER, self.audience, picked.title, card,
+                                self.responder.redactor)
+            return self._show(card)
+        reply = self.responder.answer_entry(picked.entry_id, self.audience)
         if reply is None:  # the entry went away in a reload
             return fill(ui.terminal.wrong_number, number=number, count=count)
         return self._show(reply)

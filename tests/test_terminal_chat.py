@@ -139,3 +139,17 @@ def test_chat_writes_no_data_folder_where_it_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "data").exists()
     assert "interactions.sqlite3" in result.stdout
+
+
+def test_check_reply_offers_the_danger_choice_first_and_1_brings_the_urgent_card(chat):
+    ui = chat.responder.ui
+    texts = ["dạo này e hay bị chú hàng xóm nhìn chằm chằm, e thấy sợ sợ",
+             "bạn e mấy hôm nay ko đi học, hỏi thì bạn ấy bảo ở nhà bị nhốt",
+             "e ko muốn về nhà chút nào"]
+    text = next((t for t in texts if chat.responder.respond(t).check), None)
+    assert text is not None, "none of the doubtful messages gets the check line"
+    shown = chat.handle(text)
+    assert ui.check_line in shown
+    assert f"  [1] {ui.check_button_child}" in shown
+    card = chat.handle("1")
+    assert card.startswith(f"!!! {ui.urgent_marker} !!!") and "111" in card
