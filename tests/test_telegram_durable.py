@@ -144,10 +144,13 @@ async def test_xoa_killed_between_accept_and_delete_is_carried_out_after_restart
         with sqlite3.connect(database) as con:  # the deletion stalls after /xoa is accepted
             con.execute("CREATE TRIGGER stall BEFORE DELETE ON exchanges"
                         " BEGIN SELECT RAISE(ABORT, 'disk stalled'); END")
-        api.message(user, "/xoa")
+        forget = api.message(user, "/xoa")["update_id"]
         sent = await api.wait_sent(user, 3, timeout=30)
         assert sent[-1].text == _plain(ui.xoa_done)  # accepted: recorded before this answer
         assert _user_rows(database, DRILL_SECRET, user) == 2  # but not carried out yet
+        # Killed once the update is handled (so Telegram would not send it again), while the
+        # deletion itself is still stalled: only that is left for the restart.
+        await api.wait_for(lambda: _handled(database, forget), timeout=30)
     finally:
         proc.kill()
         await proc.wait()
@@ -167,6 +170,19 @@ async def test_xoa_killed_between_accept_and_delete_is_carried_out_after_restart
     with sqlite3.connect(database) as con:
         assert con.execute("SELECT COUNT(*) FROM pending_forgets").fetchone()[0] == 0
     assert len(api.sent_to(user)) == 3  # nothing answered twice
+
+
+def _handled(database: Path, update_id: int) -> bool:
+    """The bot recorded `update_id` as handled (bot.telegram.handled's database)."""
+    from bot.telegram.handled import delivery_database
+
+    path = delivery_database(database)
+    if not path.exists():
+        return False
+    with sqlite3.connect(path) as con:
+        found = con.execute("SELECT 1 FROM handled_updates WHERE update_id = ?",
+                            (update_id,)).fetchone()
+    return found is not None
 
 
 async def _stop(bot: RunningBot) -> None:

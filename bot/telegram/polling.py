@@ -27,6 +27,8 @@ from bot.telegram.limits import retry_after_seconds
 logger = logging.getLogger(__name__)
 
 
+REPOLL_PAUSE = 0.05  # seconds: longest wait before fetching again while new updates run
+
 class Unfinished:
     """Which fetched updates are still being handled; `offset` is safe to confirm."""
 
@@ -141,11 +143,14 @@ class ReliablePoller:
                 for update in fetch.result():
                     self._accept(update)
                 fresh = len(self.tasks) - started
-                if self.tasks and (fresh == 0 or len(self.tasks) >= 1000):
-                    # Everything fetched is already running (the offset waits for the lowest
-                    # one), or backpressure: wait for a handler to finish instead of asking
-                    # Telegram for the same batch again in a tight loop.
-                    await asyncio.wait({*self.tasks.values(), stop_wait}, timeout=1.0,
+                if self.tasks:
+                    # The offset waits for the lowest running update, so asking again at once
+                    # would fetch (and parse) the running ones again: wait for a handler to
+                    # finish first; with new updates just started, for REPOLL_PAUSE at most,
+                    # so a message from another chat is not held behind a slow one.
+                    idle = fresh == 0 or len(self.tasks) >= 1000
+                    await asyncio.wait({*self.tasks.values(), stop_wait},
+                                       timeout=1.0 if idle else REPOLL_PAUSE,
                                        return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop_wait.cancel()
