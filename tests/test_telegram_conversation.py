@@ -455,19 +455,22 @@ async def test_a_privacy_word_staff_add_is_redacted_from_the_log_after_reload(
     shutil.copytree(KNOWLEDGE, copy)
     bot: RunningBot = await start_bot(knowledge={"path": str(copy)})
     api = bot.api
-    text = "nhà em ở gần lò gạch tân phú"
+    text = "nhà em ở gần tháp nước hòa bình"
+    replies = len(shown(bot.state.responder, bot.state.responder.respond(text)))
     api.message(CHAT, text)
-    await api.wait_sent(CHAT, 1)
+    await api.wait_sent(CHAT, replies)
     await bot.flush_log()
-    assert "tân phú" in bot.db_rows()[0]["message"]  # not a word the lists know yet
+    (row,) = bot.db_rows()
+    assert "hòa bình" in row["message"]  # not a place the lists know yet
 
     lists = copy / "privacy.yaml"
     lists.write_text(lists.read_text(encoding="utf-8").replace(
-        "landmark_words: [\n", "landmark_words: [\n  lò gạch,\n", 1), encoding="utf-8")
+        "landmark_words: [\n", "landmark_words: [\n  tháp nước,\n", 1), encoding="utf-8")
     api.message(ADMIN_ID, "/reload")
     await api.wait_sent(ADMIN_ID, 1)
+    replies += len(shown(bot.state.responder, bot.state.responder.respond(text)))
     api.message(CHAT, text)
-    await api.wait_sent(CHAT, 2)
+    await api.wait_sent(CHAT, replies)
     await bot.flush_log()
-    rows = bot.db_rows()
-    assert len(rows) == 2 and "tân phú" not in rows[1]["message"], rows[1]["message"]
+    first, second = bot.db_rows()
+    assert "hòa bình" in first["message"] and "hòa bình" not in second["message"]
