@@ -44,7 +44,12 @@ _DAY_ROW = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s+\d+\s*$", re.MULTILINE)
 
 
 def _logged(record: logging.LogRecord) -> bool:
-    return record.levelno >= logging.INFO or record.name.split(".")[0] == "bot"
+    """Our records at every level, the libraries' from INFO up; not the job scheduler's, whose
+    lines are job names and timestamps to the microsecond (a random 5 digits each run)."""
+    top = record.name.split(".")[0]
+    if top == "apscheduler":
+        return False
+    return record.levelno >= logging.INFO or top == "bot"
 
 
 def _without_secrets(item: dict[str, list[str] | str]) -> str:
