@@ -42,12 +42,13 @@ def fold_of(text: str, folds: int) -> int:
     return hashlib.blake2b(text.encode(), digest_size=4).digest()[0] % folds
 
 
-def out_of_fold(items: list[Item], folds: int) -> list[Top]:
+def out_of_fold(items: list[Item], fold: list[int]) -> list[Top]:
+    """Each item ranked by a ranker trained on the items of the other folds (`fold[i]`)."""
     normalise = Normaliser(kb.lexicon)
     cues = folded_cues(normalise.reader_cues)
     tops: list[Top] = [[] for _ in items]
-    for k in range(folds):
-        train = [it for it in items if fold_of(it.text, folds) != k]
+    for k in sorted(set(fold) - {-1}):  # -1: always trained on, never held out
+        train = [it for it, f in zip(items, fold, strict=True) if f != k]
         examples: dict[str, list[str]] = {}
         for it in train:
             if it.expect != NONE:
@@ -57,7 +58,7 @@ def out_of_fold(items: list[Item], folds: int) -> list[Top]:
         model = Ranker(kb.entries.values(), normalise, examples=examples, out_of_scope=none)
         print(f"  fold {k}: trained on {len(train)} examples in {time.perf_counter() - t0:.1f} s")
         for i, it in enumerate(items):
-            if fold_of(it.text, folds) == k:
+            if fold[i] == k:
                 m = normalise(it.text)
                 hits = model.search(m, focus=focus(m.raw, m.folded),
                                      role=detect_role(m.folded, cues))
@@ -106,6 +107,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--by-file", action="store_true",
+                        help="one fold per file (leave one author out): how a new author fares")
     parser.add_argument("--min-rejection", type=float, default=0.97)
     parser.add_argument("--param", action="append", default=[], help="NAME=VALUE (ranker)")
     parser.add_argument("--no-triage", action="store_true",
@@ -117,12 +120,20 @@ def main() -> None:
         setattr(module, name, type(getattr(module, name))(ast.literal_eval(value)))
     files = args.files or example_files(ROOT / "knowledge")
     items = [it for path in files for it in read_items(path)]
+    owner = [n for n, path in enumerate(files) for _ in read_items(path)]
     if not args.no_triage:  # the triage examples' out_of_scope lists are learned too
-        items += [Item(text, NONE) for text in kb.out_of_scope[len(kb.examples.out_of_scope):]]
+        extra = [Item(text, NONE) for text in kb.out_of_scope[len(kb.examples.out_of_scope):]]
+        items += extra
+        owner += [-1] * len(extra)  # always trained on, never held out with --by-file
     n_out = sum(it.expect == NONE for it in items)
+    fold = owner if args.by_file else [fold_of(it.text, args.folds) for it in items]
     print(f"{len(items)} examples ({len(items) - n_out} in scope, {n_out} out of scope) "
-          f"from {len(files)} files, {args.folds} folds")
-    tops = out_of_fold(items, args.folds)
+          f"from {len(files)} files, "
+          + ("one fold per file" if args.by_file else f"{args.folds} folds"))
+    tops = out_of_fold(items, fold)
+    if args.by_file:  # only the files' own items are graded; the extra ones are never held out
+        keep = [i for i, f in enumerate(fold) if f >= 0]
+        items, tops = [items[i] for i in keep], [tops[i] for i in keep]
     high, low = choose(items, tops, args.min_rejection)
     print(f"\n{'high':>6}{'low':>6}{'top-1':>8}{'top-3':>8}{'reject':>8}{'wrong':>7}"
           f"{'oos offered':>13}")
@@ -132,8 +143,12 @@ def main() -> None:
             print(f"{h:>6.1f}{lo:>6.1f}{100 * f['top1']:>7.1f}%{100 * f['top3']:>7.1f}%"
                   f"{100 * f['rejection']:>7.1f}%{f['wrong']:>7.0f}"
                   f"{100 * f['offered_out']:>12.1f}%")
+    now = grade(items, tops, ranker.DEFAULT_HIGH, ranker.DEFAULT_LOW)
+    print(f"\ntoday's bands {ranker.DEFAULT_HIGH} / {ranker.DEFAULT_LOW}: top-1 "
+          f"{100 * now['top1']:.1f} %, top-3 {100 * now['top3']:.1f} %, rejection "
+          f"{100 * now['rejection']:.1f} %, {now['wrong']:.0f} confident wrong")
     f = grade(items, tops, high, low)
-    print(f"\nchosen: high {high}, low {low} (rejection >= {100 * args.min_rejection:.0f} %): "
+    print(f"chosen: high {high}, low {low} (rejection >= {100 * args.min_rejection:.0f} %): "
           f"top-1 {100 * f['top1']:.1f} %, top-3 {100 * f['top3']:.1f} %, rejection "
           f"{100 * f['rejection']:.1f} %, {f['wrong']:.0f} confident wrong")
 
