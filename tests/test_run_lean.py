@@ -45,6 +45,13 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+def add_triage_question(knowledge: Path, text: str) -> None:
+    """What staff do to teach the triage one more ordinary question: a new fit is due."""
+    examples = sorted((knowledge / "triage_examples").glob("*.yaml"))[0]
+    doc = yaml.safe_load(examples.read_text(encoding="utf-8"))
+    doc.setdefault("question", []).append(text)
+    examples.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+
 async def _answered(api: FakeBotAPI, proc: subprocess.Popen, text: str) -> str:
     """Send a question and wait for the bot's reply; then what the bot process has mapped."""
     before = len(api.sent_to(QUESTION_CHAT))
@@ -91,10 +98,7 @@ async def test_the_bot_process_answers_without_ever_loading_scikit_learn(
         assert fake_api.sent_to(QUESTION_CHAT)[-1].text == first_reply
 
         # staff add an example and /reload: new weights, fitted in a child again
-        examples = sorted((knowledge / "triage_examples").glob("*.yaml"))[0]
-        doc = yaml.safe_load(examples.read_text(encoding="utf-8"))
-        doc.setdefault("question", []).append("con tôi hỏi cách trồng cà chua trên ban công")
-        examples.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+        add_triage_question(knowledge, "con tôi hỏi cách trồng cà chua trên ban công")
         fake_api.message(ADMIN_ID, "/reload")
         [reply] = await fake_api.wait_sent(ADMIN_ID, 1, timeout=180)
         assert reply.text.startswith("Đã nạp lại kho kiến thức"), reply.text
@@ -122,10 +126,7 @@ async def test_a_reload_whose_fit_fails_keeps_the_old_knowledge_and_says_so(
     monkeypatch.setattr(fitstore, "FIT_TIMEOUT_SECONDS", 0.01)
     fitting.configure(fitstore.DiskWeights(tmp_path / "fitted"), fitstore.fit_in_child)
     try:
-        examples = sorted((knowledge / "triage_examples").glob("*.yaml"))[0]
-        doc = yaml.safe_load(examples.read_text(encoding="utf-8"))
-        doc.setdefault("question", []).append("cháu hỏi cách nuôi cá vàng trong bể kính")
-        examples.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+        add_triage_question(knowledge, "cháu hỏi cách nuôi cá vàng trong bể kính")
         api.message(ADMIN_ID, "/reload")
         [reply] = await api.wait_sent(ADMIN_ID, 1, timeout=180)
     finally:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,18 @@ async def _close_logs():
         log = _open_logs.pop()
         log._close_timeout = 0.2
         await log.close()
+
+
+@contextmanager
+def locked(db_path: Path) -> Iterator[None]:
+    """Another connection holds an exclusive lock: every write of the log fails meanwhile."""
+    locker = sqlite3.connect(db_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
 
 
 def all_bytes(db_path: Path) -> bytes:
@@ -173,9 +187,7 @@ async def test_record_while_database_is_locked_returns_at_once_and_rows_land_lat
     db = tmp_path / "log.sqlite3"
     log = make_log(db)
     await log.start()
-    locker = sqlite3.connect(db, isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
+    with locked(db):
         refs = [log.record(i, "child", f"câu hỏi {i}", ANSWER) for i in range(50)]
         assert len(set(refs)) == 50 and log.pending == 50
         # The event loop keeps serving other work (replies) while the writer is stuck.
@@ -186,9 +198,6 @@ async def test_record_while_database_is_locked_returns_at_once_and_rows_land_lat
         assert ticks == 20
         assert not await log.flush(timeout=0.2)
         assert log.pending == 50  # kept, not lost
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
     assert await log.flush(timeout=5)
     assert len(rows(db)) == 50
     assert log.dropped == 0
@@ -296,13 +305,8 @@ async def test_forget_while_database_is_locked_is_applied_later(tmp_path: Path) 
     log.record(42, "child", "của tôi", ANSWER)
     log.record(43, "child", "của bạn", ANSWER)
     assert await log.flush()
-    locker = sqlite3.connect(db, isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
+    with locked(db):
         await log.forget(42)
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
     assert await log.flush(timeout=5)
     await log.close()
     assert [r["message"] for r in rows(db)] == ["của bạn"]
@@ -346,13 +350,8 @@ async def test_a_forget_that_cannot_be_recorded_says_so(tmp_path: Path) -> None:
     await log.start()
     log.record(42, "child", "của tôi", ANSWER)
     assert await log.flush()
-    locker = sqlite3.connect(db, isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
+    with locked(db):
         forgotten = await log.request_forget(42)
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
     assert not forgotten.durable
     assert await log.flush(timeout=5)  # still retried while the bot runs
     await log.close()
@@ -438,17 +437,11 @@ async def test_a_broken_database_is_logged_once_and_the_log_names_no_one(
     db = tmp_path / "log.sqlite3"
     log = make_log(db)
     await log.start()
-    locker = sqlite3.connect(db, isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
-        with caplog.at_level("INFO", logger="bot.store"):
-            for i in range(5):
-                log.record(777000111, "child", f"em tên Lan 0912345678 lần {i}", ANSWER)
-                await asyncio.sleep(0.05)  # several failed attempts in between
-            assert not await log.flush(timeout=0.2)
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
+    with locked(db), caplog.at_level("INFO", logger="bot.store"):
+        for i in range(5):
+            log.record(777000111, "child", f"em tên Lan 0912345678 lần {i}", ANSWER)
+            await asyncio.sleep(0.05)  # several failed attempts in between
+        assert not await log.flush(timeout=0.2)
     assert await log.flush(timeout=5)
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "locked" in errors[0].getMessage()
