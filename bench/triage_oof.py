@@ -25,8 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.core.knowledge import KnowledgeBase, load_knowledge  # noqa: E402
 from bot.core.text import Normalised, Normaliser  # noqa: E402
-from bot.core.triage import Tiering, Triage, TriageModel, training_data  # noqa: E402
-from bot.core.triage.tiers import MODEL_CHARS  # noqa: E402
+from bot.core.triage import ModelText, Tiering, Triage, TriageModel, training_data  # noqa: E402
 
 GROUPS = ("urgent", "unclear", "lookalike", "question")
 
@@ -75,6 +74,7 @@ def held_out(kb: KnowledgeBase, names: list[str]) -> tuple[dict[str, Tally], flo
     """Tallies per held-out file, and the mean training time (seconds) of one fold."""
     normalise = Normaliser(kb.lexicon)
     triage = Triage(kb.danger, normalise)
+    model_text = ModelText(kb.danger.model_cues, normalise)
     safe = [q for entry in kb.entries.values() for q in entry.questions]
     normalised: dict[str, Normalised] = {}
 
@@ -87,12 +87,12 @@ def held_out(kb: KnowledgeBase, names: list[str]) -> tuple[dict[str, Tally], flo
     seconds = 0.0
     for i, held in enumerate(kb.triage_examples):
         rest = [s for j, s in enumerate(kb.triage_examples) if j != i]
-        texts, labels = training_data(rest, safe, kb.danger.examples())
-        folded = [norm(t).folded for t in texts]
+        texts, labels, weights = training_data(rest, safe, kb.danger.examples())
+        inputs = [model_text(norm(t)) for t in texts]
         start = time.process_time()
-        model = TriageModel(folded, labels)
+        model = TriageModel(inputs, labels, weights)
         seconds += time.process_time() - start
-        tiering = Tiering(kb.danger, triage, model)
+        tiering = Tiering(kb.danger, triage, model, model_text)
         tally = Tally()
         for group in GROUPS:
             for text in _items(held, group):
@@ -101,13 +101,13 @@ def held_out(kb: KnowledgeBase, names: list[str]) -> tuple[dict[str, Tally], flo
                 tally.tiers[group][tier] += 1
                 if group in ("lookalike", "question") and tier == "urgent":
                     rule = triage.assess(message) is not None
-                    danger, _ = model.scores(message.folded[:MODEL_CHARS])
+                    danger, _ = model.scores(model_text(message))
                     layer = "rule" if rule else "model"
                     tally.false_alarms.append(
                         f"{names[i]} {group} [{layer} P={danger:.2f}] {text}"
                     )
                 if group == "urgent" and tier != "urgent":
-                    danger, _ = model.scores(message.folded[:MODEL_CHARS])
+                    danger, _ = model.scores(model_text(message))
                     tally.misses.append(f"{names[i]} -> {tier} [P={danger:.2f}] {text}")
         tallies[names[i]] = tally
     return tallies, seconds / len(kb.triage_examples)

@@ -1,29 +1,33 @@
 """The public tiering API: rules and the learned model together decide urgent, check or none.
 
 Rules add alarms; the learned model decides how sure. A rule hit the model finds unlikely is a
-check, not a crisis reply (rules over-fire on questions and idioms); a rule can never lower what
-the model rates.
+check, not a crisis reply (rules over-fire on questions and idioms, and raised most held-out
+false alarms); a rule can never lower what the model rates.
 """
 
 from __future__ import annotations
 
 from bot.core.text import Normalised
+from bot.core.triage.markers import MODEL_CHARS, ModelText
 from bot.core.triage.model import Tier, TriageModel
 from bot.core.triage.result import UrgentMatch
 from bot.core.triage.rules import Triage
 from bot.core.triage.schema import DangerFile
 
 _ADULT_READERS = ("parent", "teacher")
-MODEL_CHARS = 2000  # the model reads the start of a long message (rules read all of it)
+__all__ = ["MODEL_CHARS", "Tiering"]
 
 
 class Tiering:
     """One message in, the alarm (if urgent) and its tier out."""
 
-    def __init__(self, danger: DangerFile, triage: Triage, model: TriageModel) -> None:
+    def __init__(
+        self, danger: DangerFile, triage: Triage, model: TriageModel, model_text: ModelText
+    ) -> None:
         self.danger = danger
         self.triage = triage
         self.model = model
+        self.model_text = model_text
         triage.warm(model.vocabulary)
 
     def assess(self, message: Normalised, audience: str | None) -> tuple[UrgentMatch | None, Tier]:
@@ -31,10 +35,8 @@ class Tiering:
         match = self.triage.assess(message)
         if not message.folded:
             return None, "none"
-        danger, kind = self.model.scores(message.folded[:MODEL_CHARS])
-        tier = self.model.tier(danger)
-        if match is not None:
-            tier = "urgent" if danger >= self.model.check_at else "check"
+        danger, kind = self.model.scores(self.model_text(message))
+        tier = self.model.tier(danger, rule_hit=match is not None)
         if tier != "urgent":
             return None, tier
         return match or self.match_for(kind, audience), "urgent"
@@ -44,7 +46,7 @@ class Tiering:
         name one, else from the model's most likely kind."""
         match = self.triage.assess(message)
         if match is None:
-            _, kind = self.model.scores(message.folded[:MODEL_CHARS])
+            _, kind = self.model.scores(self.model_text(message))
             match = self.match_for(kind, audience)
         return match
 
