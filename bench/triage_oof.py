@@ -1,11 +1,12 @@
 """Leave-one-author-out figures of the tiered triage (issue 13; a benchmark, not a test).
 
-Run: python bench/triage_oof.py [--layers]. Each file of knowledge/triage_examples/ is held out
-in turn: the learned model is trained on the other files (plus the danger.yaml examples and the
-knowledge-base questions, as the bot does) and the held-out file's messages go through the very
-tiering the bot uses (bot.core.triage.Tiering). So the figures say how the triage does on an
-author it never saw; the training-side figures of bench/triage_authors.py say only that it learnt
-its own examples. The sealed set is never read here.
+Run: python bench/triage_oof.py [--layers] [--without FILE]. Each file of
+knowledge/triage_examples/ is held out in turn: the learned model is trained on the other files
+(plus the danger.yaml examples and the knowledge-base questions, as the bot does) and the
+held-out file's messages go through the very tiering the bot uses (bot.core.triage.Tiering). So
+the figures say how the triage does on an author it never saw; the training-side figures of
+bench/triage_authors.py say only that it learnt its own examples. The sealed set is never read
+here.
 
 Per held-out file and overall: urgent-tier recall, urgent-or-check recall, unclear flagged
 (urgent or check), urgent false alarms on look-alikes and on plain questions. `--layers` also
@@ -116,6 +117,10 @@ def held_out(kb: KnowledgeBase, names: list[str]) -> tuple[dict[str, Tally], flo
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", action="store_true", help="list false alarms and misses")
+    parser.add_argument(
+        "--without", action="append", default=[], metavar="FILE",
+        help="also print the overall figures without this held-out file (repeatable)",
+    )
     args = parser.parse_args(argv)
     kb = load_knowledge(ROOT / "knowledge")
     names = [p.name for p in sorted((ROOT / "knowledge" / "triage_examples").glob("*.yaml"))]
@@ -126,6 +131,12 @@ def main(argv: list[str]) -> int:
         print(tally.line(name))
         total.add(tally)
     print(total.line("ALL (leave-one-author-out)"))
+    if args.without:
+        rest = Tally()
+        for name, tally in tallies.items():
+            if name not in args.without:
+                rest.add(tally)
+        print(rest.line("ALL without " + ", ".join(args.without)))
     rules = sum(1 for line in total.false_alarms if "[rule " in line)
     print(
         f"urgent false alarms raised by a rule hit: {rules} of {len(total.false_alarms)}; "
