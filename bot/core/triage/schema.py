@@ -60,6 +60,14 @@ class Category(BaseModel):
     otherwise: str | None = Field(
         None, description="Harm category used when `requires` finds no evidence."
     )
+    rule_urgent_at: float = Field(
+        0.55,
+        ge=0.0,
+        le=1.0,
+        description="A phrase of this category makes the message urgent when the learned "
+        "model's P(danger) is at least this; below, it is a check (the normal answer plus "
+        "the 111 line and button). Rules raised most held-out false alarms at 0.3.",
+    )
     mentions: list[str] = Field(
         default_factory=list,
         description="role other_child only: words naming some child ('bé gái', 'đứa bé') "

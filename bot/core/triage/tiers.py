@@ -36,7 +36,8 @@ class Tiering:
         if not message.folded:
             return None, "none"
         danger, kind = self.model.scores(self.model_text(message))
-        tier = self.model.tier(danger, rule_hit=match is not None)
+        rule_at = None if match is None else self._rule_at(match.category)
+        tier = self.model.tier(danger, rule_at)
         if tier != "urgent":
             return None, tier
         return match or self.match_for(kind, audience), "urgent"
@@ -49,6 +50,10 @@ class Tiering:
             _, kind = self.model.scores(self.model_text(message))
             match = self.match_for(kind, audience)
         return match
+
+    def _rule_at(self, category_id: str) -> float:
+        category = self.danger.categories.get(category_id)
+        return category.rule_urgent_at if category is not None else self.model.check_at
 
     def match_for(self, kind: str, audience: str | None) -> UrgentMatch:
         """The alarm for a danger kind the model found (distress when it has no category)."""
