@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bot.core.knowledge import load_knowledge  # noqa: E402
 from bot.core.responder import Responder  # noqa: E402
 from bot.core.text import Normalised, Normaliser  # noqa: E402
-from bot.core.triage import Triage, TriageModel, training_data  # noqa: E402
+from bot.core.triage import ModelText, Triage, TriageModel, training_data  # noqa: E402
 from bot.core.triage import model as model_module  # noqa: E402
 
 KNOWLEDGE = ROOT / "knowledge"
@@ -122,13 +122,14 @@ def main() -> None:
     normalise = Normaliser(kb.lexicon)  # type: ignore[attr-defined]
     _, rules_wall, rules_cpu = timed(lambda: Triage(kb.danger, normalise))  # type: ignore[attr-defined]
     safe = [q for entry in kb.entries.values() for q in entry.questions]  # type: ignore[attr-defined]
-    texts, labels = training_data(kb.triage_examples, safe, kb.danger.examples())  # type: ignore[attr-defined]
-    folded, fold_wall, fold_cpu = timed(lambda: [normalise(t).folded for t in texts])
-    trained, fit_wall, fit_cpu = timed(lambda: TriageModel(folded, labels))  # type: ignore[arg-type]
+    texts, labels, weights = training_data(kb.triage_examples, safe, kb.danger.examples())  # type: ignore[attr-defined]
+    model_text = ModelText(kb.danger.model_cues, normalise)  # type: ignore[attr-defined]
+    folded, fold_wall, fold_cpu = timed(lambda: [model_text(normalise(t)) for t in texts])
+    trained, fit_wall, fit_cpu = timed(lambda: TriageModel(folded, labels, weights))  # type: ignore[arg-type]
     del trained
     gc.collect()
     tracemalloc.start()
-    trained = TriageModel(folded, labels)  # type: ignore[arg-type]
+    trained = TriageModel(folded, labels, weights)  # type: ignore[arg-type]
     model_mib = tracemalloc.get_traced_memory()[0] / 2**20
     tracemalloc.stop()
     del trained
@@ -170,7 +171,7 @@ def main() -> None:
          TARGET_TIER_P99_MS)
     show("  rules alone", per_message(lambda m: tiering.triage.assess(m), messages, args.rounds))
     show("  model alone", per_message(
-        lambda m: tiering.model.scores(m.folded[:2000]), messages, args.rounds))  # type: ignore[attr-defined]
+        lambda m: tiering.model.scores(tiering.model_text(m)), messages, args.rounds))  # type: ignore[attr-defined]
     raw = example_messages()
     show("respond (cache off)", per_message(lambda t: responder.respond(t), raw, args.rounds))  # type: ignore[arg-type]
     odd = ["a" * 20_000, "😀" * 50, " ".join(raw)[:20_000], ("bố đánh em " * 2000)[:20_000]]

@@ -106,14 +106,16 @@ def test_kb_test_fails_on_an_urgent_example_the_bot_misses_and_lists_false_alarm
         "urgent:\n"
         '  - {text: "🆘🆘🆘", kind: distress}\n'
         "lookalike:\n"
-        '  - "bố đánh em chảy máu đầu, em sợ lắm"\n',
+        # a real emergency filed as a look-alike by mistake: the bot learns from it (a
+        # look-alike counts 3x), yet a self-harm phrase stays urgent, so kb test lists it
+        '  - "em vừa uống hết vỉ thuốc ngủ, em muốn chết"\n',
         encoding="utf-8",
     )
     result = run_bot("kb", "test", str(copy), timeout=600)
     assert result.returncode == 1, result.stdout[-3000:]
     assert f'{added}:2: tin khẩn cấp "🆘🆘🆘": bot KHÔNG nhận ra nguy hiểm' in result.stdout
-    assert (f'{added}:4: tin dễ nhầm (lookalike) "bố đánh em chảy máu đầu, em sợ lắm": bot trả '
-            "lời khẩn cấp nhầm (loại: Bạo lực") in result.stdout
+    assert (f'{added}:4: tin dễ nhầm (lookalike) "em vừa uống hết vỉ thuốc ngủ, em muốn chết": '
+            "bot trả lời khẩn cấp nhầm (loại: Tự tử") in result.stdout
     lines = result.stdout.strip().splitlines()
     assert lines[-1] == "Tin nhắn mẫu: CHƯA ĐẠT: 1 tin khẩn cấp bị bỏ sót hoàn toàn"
     assert any(" tin khẩn cấp: " in line and line.endswith(", 1 bị bỏ sót") for line in lines)

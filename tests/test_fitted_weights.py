@@ -67,7 +67,7 @@ def _figures(
     figures = []
     for text in messages:
         message = responder.normalise(text)
-        danger, kind = responder.model.scores(message.folded)
+        danger, kind = responder.model.scores(responder.tiering.model_text(message))
         hits = responder.matcher.search(message, 3)
         figures.append((danger, kind, responder.model.tier(danger),
                         [(h.entry_id, h.score) for h in hits]))

@@ -17,7 +17,15 @@ from bot.core.knowledge import AUDIENCES, Audience, Entry, KnowledgeBase
 from bot.core.matching import Band, Hit, Ranker, Thresholds, band, detect_role, focus
 from bot.core.matching.role import folded_cues
 from bot.core.text import Normalised, Normaliser, canonical, fold
-from bot.core.triage import Tier, Tiering, Triage, UrgentMatch, trained_model, training_data
+from bot.core.triage import (
+    ModelText,
+    Tier,
+    Tiering,
+    Triage,
+    UrgentMatch,
+    trained_model,
+    training_data,
+)
 from bot.privacy.redactor import Redactor
 
 # The matcher's bands, and small talk (a greeting answered from ui.yaml, no entry).
@@ -88,11 +96,13 @@ class Responder:
         self.normalise = Normaliser(kb.lexicon)
         self.triage = Triage(kb.danger, self.normalise)
         safe = [question for entry in kb.entries.values() for question in entry.questions]
-        texts, labels = training_data(kb.triage_examples, safe, kb.danger.examples())
+        model_text = ModelText(kb.danger.model_cues, self.normalise)
         self.model = trained_model(
-            texts, labels, lambda text: self.normalise(text).folded, kb.lexicon.model_dump_json()
+            training_data(kb.triage_examples, safe, kb.danger.examples()),
+            lambda text: model_text(self.normalise(text)),
+            kb.lexicon.model_dump_json() + model_text.key,
         )
-        self.tiering = Tiering(kb.danger, self.triage, self.model)
+        self.tiering = Tiering(kb.danger, self.triage, self.model, model_text)
         self.matcher = Ranker(kb.entries.values(), self.normalise,
                               examples=kb.examples.questions, out_of_scope=kb.out_of_scope)
         self._role_cues = folded_cues(self.normalise.reader_cues)

@@ -3,10 +3,19 @@
 Modules, one job each: `schema` (the danger file), `words` and `phrases` (matching), `cues`
 (what cancels or qualifies a hit), `plan` (the danger file compiled), `rules` (the rule triage),
 `safety_net` (unlisted wordings), `category` (which category answers), `model` (the learned
-layer), `tiers` (urgent / check / none, the API the responder uses).
+layer), `markers` (what the model reads), `tiers` (urgent / check / none, the API the
+responder uses).
 """
 
-from bot.core.triage.model import ExampleSet, Tier, TriageModel, trained_model, training_data
+from bot.core.triage.markers import ModelText
+from bot.core.triage.model import (
+    ExampleSet,
+    Tier,
+    TrainingData,
+    TriageModel,
+    trained_model,
+    training_data,
+)
 from bot.core.triage.result import Speaker, UrgentMatch
 from bot.core.triage.rules import Triage
 from bot.core.triage.schema import Category, DangerFile, Examples, Precedence, SafetyNet
@@ -18,11 +27,13 @@ __all__ = [
     "DangerFile",
     "ExampleSet",
     "Examples",
+    "ModelText",
     "Precedence",
     "SafetyNet",
     "Speaker",
     "Tier",
     "Tiering",
+    "TrainingData",
     "Triage",
     "TriageModel",
     "UrgentMatch",

@@ -60,6 +60,14 @@ class Category(BaseModel):
     otherwise: str | None = Field(
         None, description="Harm category used when `requires` finds no evidence."
     )
+    rule_urgent_at: float = Field(
+        0.55,
+        ge=0.0,
+        le=1.0,
+        description="A phrase of this category makes the message urgent when the learned "
+        "model's P(danger) is at least this; below, it is a check (the normal answer plus "
+        "the 111 line and button). Rules raised most held-out false alarms at 0.3.",
+    )
     mentions: list[str] = Field(
         default_factory=list,
         description="role other_child only: words naming some child ('bé gái', 'đứa bé') "
@@ -104,6 +112,33 @@ class Category(BaseModel):
             if phrase.strip().startswith(GAP) or phrase.strip().endswith(GAP):
                 raise ValueError(f"'{phrase}': '...' must sit between words")
         return value
+
+
+class ModelCues(BaseModel):
+    """Marker words for the learned model (issue 13, "telling about" vs "asking about"): each
+    named group of wordings that occurs in a message adds one marker word to the text the
+    model reads, so what it learns from one wording of a group ("hồi nhỏ") carries to the
+    others ("năm ngoái"). They add evidence only; they never decide a tier on their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    words: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Group name -> wordings (written with diacritics, matched as whole words "
+        "without them, teencode spelled out): 'past': ['hồi nhỏ', 'năm ngoái'].",
+    )
+    marks: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Group name -> characters matched in the message as typed ('?', '=))', "
+        "emoji): what folding drops.",
+    )
+
+    @model_validator(mode="after")
+    def _names_are_slugs(self) -> ModelCues:
+        for name in [*self.words, *self.marks]:
+            if not re.fullmatch(r"[a-z]+", name):
+                raise ValueError(f"'{name}': a cue group name is lowercase letters a-z only")
+        return self
 
 
 class SafetyNet(BaseModel):
@@ -201,6 +236,7 @@ class DangerFile(BaseModel):
         "is chosen by file order.",
     )
     safety_net: SafetyNet | None = None
+    model_cues: ModelCues = Field(default_factory=ModelCues)
 
     @field_validator("categories")
     @classmethod

@@ -1,29 +1,33 @@
 """The public tiering API: rules and the learned model together decide urgent, check or none.
 
 Rules add alarms; the learned model decides how sure. A rule hit the model finds unlikely is a
-check, not a crisis reply (rules over-fire on questions and idioms); a rule can never lower what
-the model rates.
+check, not a crisis reply (rules over-fire on questions and idioms, and raised most held-out
+false alarms); a rule can never lower what the model rates.
 """
 
 from __future__ import annotations
 
 from bot.core.text import Normalised
+from bot.core.triage.markers import MODEL_CHARS, ModelText
 from bot.core.triage.model import Tier, TriageModel
 from bot.core.triage.result import UrgentMatch
 from bot.core.triage.rules import Triage
 from bot.core.triage.schema import DangerFile
 
 _ADULT_READERS = ("parent", "teacher")
-MODEL_CHARS = 2000  # the model reads the start of a long message (rules read all of it)
+__all__ = ["MODEL_CHARS", "Tiering"]
 
 
 class Tiering:
     """One message in, the alarm (if urgent) and its tier out."""
 
-    def __init__(self, danger: DangerFile, triage: Triage, model: TriageModel) -> None:
+    def __init__(
+        self, danger: DangerFile, triage: Triage, model: TriageModel, model_text: ModelText
+    ) -> None:
         self.danger = danger
         self.triage = triage
         self.model = model
+        self.model_text = model_text
         triage.warm(model.vocabulary)
 
     def assess(self, message: Normalised, audience: str | None) -> tuple[UrgentMatch | None, Tier]:
@@ -31,10 +35,9 @@ class Tiering:
         match = self.triage.assess(message)
         if not message.folded:
             return None, "none"
-        danger, kind = self.model.scores(message.folded[:MODEL_CHARS])
-        tier = self.model.tier(danger)
-        if match is not None:
-            tier = "urgent" if danger >= self.model.check_at else "check"
+        danger, kind = self.model.scores(self.model_text(message))
+        rule_at = None if match is None else self._rule_at(match.category)
+        tier = self.model.tier(danger, rule_at)
         if tier != "urgent":
             return None, tier
         return match or self.match_for(kind, audience), "urgent"
@@ -44,9 +47,13 @@ class Tiering:
         name one, else from the model's most likely kind."""
         match = self.triage.assess(message)
         if match is None:
-            _, kind = self.model.scores(message.folded[:MODEL_CHARS])
+            _, kind = self.model.scores(self.model_text(message))
             match = self.match_for(kind, audience)
         return match
+
+    def _rule_at(self, category_id: str) -> float:
+        category = self.danger.categories.get(category_id)
+        return category.rule_urgent_at if category is not None else self.model.check_at
 
     def match_for(self, kind: str, audience: str | None) -> UrgentMatch:
         """The alarm for a danger kind the model found (distress when it has no category)."""
