@@ -278,6 +278,8 @@ def _index_digest(
 # What answering keeps of a built index: its postings laid out for search (postings.py), the
 # entries' norms and the classifier's weights (the full RankerIndex is dropped once read).
 _Prepared = tuple[Postings, np.ndarray, EntryWeights | None]
+# A message as the search reads it: features, weights, their places in the postings, found.
+_Query = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _built: OrderedDict[str, _Prepared] = OrderedDict()
 
 
@@ -373,27 +375,28 @@ class Ranker:
     def question_count(self) -> int:
         return self._question_count
 
-    def _query(self, folded: str) -> tuple[np.ndarray, np.ndarray]:
-        """The message's hashed features (first appearance order, int64) and their normalised
-        TF-IDF weights (float64): plain numpy, as a message is one row and scipy's per-call
-        overhead would be most of the search time."""
+    def _query(self, folded: str) -> _Query:
+        """The message's hashed features (first appearance order, int64), their normalised
+        TF-IDF weights (float64) and where they are in the postings (`Postings.find`): plain
+        numpy, as a message is one row and scipy's per-call overhead would be most of the
+        search time."""
         if len(folded) > HEAD_CHARS + TAIL_CHARS:
             folded = f"{folded[:HEAD_CHARS]} {folded[-TAIL_CHARS:]}"
         features, counts = _hashed(folded)
         features = features.astype(np.int64)
-        if features.size == 0:
-            return features, np.zeros(0)
         at, found = self._postings.find(features)
+        if features.size == 0:
+            return features, np.zeros(0), at, found
         weights = counts.astype(np.float64) * self._postings.idf_of(at, found)
         weights /= float(np.sqrt(np.dot(weights, weights))) or 1.0
-        return features, weights
+        return features, weights, at, found
 
     def vector(self, folded: str) -> dict[int, float]:
         """The message's normalised TF-IDF weights, feature -> weight."""
-        features, weights = self._query(folded)
+        features, weights, _, _ = self._query(folded)
         return dict(zip(features.tolist(), weights.tolist(), strict=True))
 
-    def _focused(self, folded: str, focus: str) -> tuple[np.ndarray, np.ndarray]:
+    def _focused(self, folded: str, focus: str) -> _Query:
         """The whole message and the question found in it, mixed (FOCUS_SHARE) and
         normalised again."""
         mixed = {f: (1 - FOCUS_SHARE) * w for f, w in self.vector(folded).items()}
@@ -402,7 +405,7 @@ class Ranker:
         norm = float(np.sqrt(sum(w * w for w in mixed.values()))) or 1.0
         features = np.fromiter(mixed, dtype=np.int64, count=len(mixed))
         weights = np.fromiter(mixed.values(), dtype=np.float64, count=len(mixed))
-        return features, weights / norm
+        return (features, weights / norm, *self._postings.find(features))
 
     def search(
         self,
@@ -421,12 +424,11 @@ class Ranker:
         if not message.folded.strip() or not self.ids:
             return []
         if focus:
-            features, weights = self._focused(message.folded, focus)
+            features, weights, at, found = self._focused(message.folded, focus)
         else:
-            features, weights = self._query(message.folded)
+            features, weights, at, found = self._query(message.folded)
         if not features.size:
             return []
-        at, found = self._postings.find(features)
         per_doc = self._postings.dot(at, found, weights)
         best = np.maximum.reduceat(per_doc, self._starts) if per_doc.size else per_doc
         whole = np.add.reduceat(per_doc, self._starts) / self._entry_norms
