@@ -31,14 +31,15 @@ class Postings:
         items: int,
     ) -> None:
         self.items = items
-        lengths: np.ndarray = np.diff(indptr.astype(np.int64))
-        # df = 0 gives the largest idf (smooth idf), and only those features lack postings
+        # Only the known features are widened: the full arrays have 2 x 2**20 entries, and
+        # int64 copies of them would add ~50 MB to the process's peak at load.
         self.unseen_idf = idf.max() if idf.size else np.float32(1.0)
-        known = np.flatnonzero((idf != self.unseen_idf) | (lengths > 0))
+        known = np.flatnonzero((indptr[1:] != indptr[:-1]) | (idf != self.unseen_idf))
+        # df = 0 gives the largest idf (smooth idf), and only those features lack postings
         self.features = known.astype(np.int64)  # sorted
         self.idf = idf[known]
-        lengths = lengths[known]
-        starts = indptr[:-1].astype(np.int64)[known]
+        starts = indptr[known].astype(np.int64)
+        lengths: np.ndarray = indptr[known + 1].astype(np.int64) - starts
         # The dense block: the features with the longest posting lists.
         budget = DENSE_BYTES // max(4 * items, 1)
         order = np.argsort(-lengths, kind="stable")[:budget]
