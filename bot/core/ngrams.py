@@ -12,8 +12,28 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from bot.core.onemessage import memo
+
 WORD_PATTERN = r"(?u)\b\w+\b"  # one letter counts as a word (Vietnamese has many)
 _WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def _shared(name: str, analyse: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """`analyse`, working a text's n-grams out once per message inside
+    `bot.core.onemessage.scope()` (the triage model and the ranker analyse the same folded
+    text); callers must not change the lists they get."""
+
+    def shared(text: str) -> list[str]:
+        kept = memo()
+        if kept is None:
+            return analyse(text)
+        key = ("ngrams", name, text)
+        grams: list[str] | None = kept.get(key)
+        if grams is None:
+            grams = kept[key] = analyse(text)
+        return grams
+
+    return shared
 
 
 def char_wb_grams(
@@ -22,8 +42,6 @@ def char_wb_grams(
     """Character n-grams inside words, each word padded with one space on either side."""
 
     def analyse(text: str) -> list[str]:
-        if lowercase:
-            text = text.lower()
         grams: list[str] = []
         add = grams.append
         for word in _WHITE_SPACES.sub(" ", text).split():
@@ -39,7 +57,11 @@ def char_wb_grams(
                     break
         return grams
 
-    return analyse
+    shared = _shared(f"char_wb {min_n}-{max_n}", analyse)
+    if not lowercase:
+        return shared
+    # lower-casing first, so both cases of an analyser share the n-grams of a lower-case text
+    return lambda text: shared(text.lower())
 
 
 def word_grams(
@@ -49,7 +71,7 @@ def word_grams(
     find_words = re.compile(pattern).findall
 
     def analyse(text: str) -> list[str]:
-        words: list[str] = find_words(text.lower() if lowercase else text)
+        words: list[str] = find_words(text)
         if max_n == 1:
             return words
         lowest = min_n
@@ -62,4 +84,7 @@ def word_grams(
                 grams.append(" ".join(words[i : i + n]))
         return grams
 
-    return analyse
+    shared = _shared(f"word {min_n}-{max_n} {pattern}", analyse)
+    if not lowercase:
+        return shared
+    return lambda text: shared(text.lower())

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
+from bot.core import onemessage
 from bot.core.knowledge import AUDIENCES, Audience, Entry, KnowledgeBase
 from bot.core.matching import Band, Hit, Ranker, Thresholds, band, detect_role, focus
 from bot.core.matching.role import folded_cues
@@ -139,7 +140,8 @@ class Responder:
         if reply is not None:
             self._cache.move_to_end(key)
             return reply
-        reply = self._respond(text or "", audience)
+        with onemessage.scope():  # work shared by the layers, forgotten with the reply
+            reply = self._respond(text or "", audience)
         if self._cache_size:
             self._cache[key] = reply
             if len(self._cache) > self._cache_size:

@@ -191,8 +191,11 @@ def _canonical_word(word: str) -> str:
 
 def canonical(text: str) -> str:
     """NFC, lower case, one tone placement, stretched letters squeezed, only words kept."""
-    text = unicodedata.normalize("NFC", text[:_MAX_CHARS]).lower()
-    return " ".join(_canonical_word(word) for word in _WORD_RE.findall(text.replace("_", " ")))
+    text = unicodedata.normalize("NFC", text[:_MAX_CHARS]).lower().replace("_", " ")
+    words = _WORD_RE.findall(text)
+    if _RUN3_RE.search(text) is None:  # no stretched letters: a plain word is already canonical
+        return " ".join(w if w.isascii() else _canonical_word(w) for w in words)
+    return " ".join(_canonical_word(word) for word in words)
 
 
 class _Rule(NamedTuple):

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 def fold_word(text: str) -> str:
     """Lower case, no diacritics, đ -> d: how every list entry and every token is compared."""
+    if text.isascii():  # nothing to decompose (most tokens typed on a phone)
+        return text.lower()
     decomposed = unicodedata.normalize("NFD", text.lower())
     plain = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
     return plain.replace("đ", "d")

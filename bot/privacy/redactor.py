@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 import phonenumbers
 
@@ -216,6 +217,10 @@ class Redactor:
     def _codes_and_scripts(self, toks: list[_Tok], labels: list[str | None]) -> None:
         for k, tok in enumerate(toks):
             if labels[k] or not tok.word:
+                continue
+            if tok.text.isalpha():  # letters only: no code, no user_name; maybe another script
+                if not tok.text.isascii() and not all(map(_latin, tok.text)):
+                    labels[k] = NAME
                 continue
             digits = sum(c.isdigit() for c in tok.text)
             letters = sum(c.isalpha() for c in tok.text)
@@ -434,11 +439,15 @@ _SELF = {"em", "toi", "minh", "tui", "to", "tao", "chau", "con", "be", "no", "ba
 _CONNECTORS = {"la", "cua", "no", "em", "toi", "minh", "tui", "nguoi", "ten", "do", "ay", "la:"}
 
 
+# Per-character caches: one character says nothing about anyone, and a message's characters
+# come from a few alphabets, so these stay small (bounded all the same).
+@lru_cache(maxsize=4096)
 def _fold_char(char: str) -> str:
     folded = fold_word(char)
     return folded if len(folded) == 1 else char.lower()[:1] or char
 
 
+@lru_cache(maxsize=4096)
 def _latin(char: str) -> bool:
     try:
         return unicodedata.name(char).startswith("LATIN")

@@ -55,7 +55,7 @@ class EntryWeights:
         )
 
 
-_memo: OrderedDict[str, tuple[dict[int, int], EntryWeights]] = OrderedDict()
+_memo: OrderedDict[str, EntryWeights] = OrderedDict()
 
 
 def _digest(rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> bytes:
@@ -97,13 +97,22 @@ def entry_weights(
     return fit_entries(rows, owners, n_entries) if can_fit(rows, n_entries) else None
 
 
+def _sorted(weights: EntryWeights) -> EntryWeights:
+    """The weights with `used` in increasing order, as `probabilities` looks features up
+    with `searchsorted` (fit_entries already writes them so: np.unique)."""
+    used = weights.used
+    if used.size < 2 or bool(np.all(used[1:] > used[:-1])):
+        return weights
+    order = np.argsort(used, kind="stable")
+    return EntryWeights(used[order], weights.coef[order], weights.intercept)
+
+
 class EntryClassifier:
     """Fitted once per knowledge version; `probabilities` scores one message's TF-IDF weights."""
 
     def __init__(self, rows: sp.csr_matrix, owners: np.ndarray, n_entries: int) -> None:
         self.n_entries = n_entries
         self._weights: EntryWeights | None = None
-        self._column: dict[int, int] = {}  # hashed feature -> row of the weights
         if not can_fit(rows, n_entries):
             return
         key = weights_key("entries", FIT_SETTINGS, _digest(rows, owners, n_entries))
@@ -112,23 +121,20 @@ class EntryClassifier:
             weights = obtain(
                 "entries", key, EntryWeights.read, fit_entries, (rows, owners, n_entries)
             )
-            known = ({int(f): i for i, f in enumerate(weights.used.tolist())}, weights)
+            known = _sorted(weights)
             _memo[key] = known
             while len(_memo) > MEMO_SIZE:
                 _memo.popitem(last=False)
         else:
             _memo.move_to_end(key)
-        self._column, self._weights = known
+        self._weights = known
 
     @classmethod
     def from_weights(cls, weights: EntryWeights | None, n_entries: int) -> EntryClassifier:
         """A classifier from weights fitted elsewhere (None: not fitted)."""
         classifier = cls.__new__(cls)
         classifier.n_entries = n_entries
-        classifier._weights = weights
-        classifier._column = (
-            {} if weights is None else {int(f): i for i, f in enumerate(weights.used.tolist())}
-        )
+        classifier._weights = None if weights is None else _sorted(weights)
         return classifier
 
     @property
@@ -139,17 +145,20 @@ class EntryClassifier:
     def fitted(self) -> bool:
         return self._weights is not None
 
-    def probabilities(self, query: dict[int, float]) -> np.ndarray:
-        """Softmax over the entries (call only when `fitted`)."""
+    def probabilities(self, features: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Softmax over the entries for one message's hashed features (int64) and their
+        TF-IDF weights (float64), in the same order (call only when `fitted`)."""
         if self._weights is None:
             raise RuntimeError("classifier not fitted")
-        w, column = self._weights, self._column
-        pairs = [(column[f], x) for f, x in query.items() if f in column]
+        w = self._weights
         logits = w.intercept.copy()
-        if pairs:
-            rows = np.fromiter((r for r, _ in pairs), dtype=np.int64, count=len(pairs))
-            weights = np.fromiter((x for _, x in pairs), dtype=np.float64, count=len(pairs))
-            logits += weights @ w.coef[rows]
+        if features.size and w.used.size:
+            # `used` is sorted (np.unique): one searchsorted finds every feature's row
+            rows = np.searchsorted(w.used, features)
+            rows[rows >= w.used.size] = 0
+            known = w.used[rows] == features
+            if known.any():
+                logits += values[known] @ w.coef[rows[known]]
         logits -= logits.max()
         exp = np.exp(logits)
         return exp / exp.sum()

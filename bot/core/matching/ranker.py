@@ -23,7 +23,7 @@ postings of the message's own n-grams; the per-entry maximum is one `np.maximum.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -39,6 +39,7 @@ from bot.core.matching.classifier import (
     EntryWeights,
     entry_weights,
 )
+from bot.core.matching.postings import Postings
 from bot.core.ngrams import char_wb_grams, word_grams
 from bot.core.text import Normalised, Normaliser
 
@@ -120,12 +121,14 @@ def _hashed(text: str) -> tuple[np.ndarray, np.ndarray]:
     """
     mask = N_FEATURES - 1
     row: dict[int, int] = {}
-    for gram in _CHAR_GRAMS(text):
+    # Each distinct n-gram hashed once (Counter keeps first appearances in order, so the
+    # features come out in the same order as hashing every occurrence).
+    for gram, count in Counter(_CHAR_GRAMS(text)).items():
         h = crc32(gram.encode()) & mask
-        row[h] = row.get(h, 0) + 1
-    for gram in _WORD_GRAMS(text):
+        row[h] = row.get(h, 0) + count
+    for gram, count in Counter(_WORD_GRAMS(text)).items():
         h = (crc32(gram.encode()) & mask) + N_FEATURES
-        row[h] = row.get(h, 0) + 1
+        row[h] = row.get(h, 0) + count
     features = np.fromiter(row, dtype=np.int32, count=len(row))
     counts = np.fromiter(row.values(), dtype=np.float32, count=len(row))
     return features, np.log1p(counts)  # sublinear tf
@@ -272,7 +275,12 @@ def _index_digest(
     return h.digest()
 
 
-_built: OrderedDict[str, RankerIndex] = OrderedDict()
+# What answering keeps of a built index: its postings laid out for search (postings.py), the
+# entries' norms and the classifier's weights (the full RankerIndex is dropped once read).
+_Prepared = tuple[Postings, np.ndarray, EntryWeights | None]
+# A message as the search reads it: features, weights, their places in the postings, found.
+_Query = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_built: OrderedDict[str, _Prepared] = OrderedDict()
 
 
 class Ranker:
@@ -312,10 +320,10 @@ class Ranker:
         learned, labels = self._learned_only(normaliser, examples, out_of_scope)
         self._question_count = len(texts)
         if not texts:
-            index = RankerIndex(
-                np.zeros(2 * N_FEATURES, dtype=np.float32),
-                np.zeros(2 * N_FEATURES + 1, dtype=np.int32), np.zeros(0, dtype=np.int32),
-                np.zeros(0, dtype=np.float16), np.ones(0), None,
+            prepared: _Prepared = (
+                Postings(np.zeros(0, dtype=np.float32), np.zeros(1, dtype=np.int32),
+                         np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float16), 0),
+                np.ones(0), None,
             )
         else:
             key = weights_key(
@@ -323,21 +331,24 @@ class Ranker:
             )
             found = _built.get(key)
             if found is None:
-                found = obtain(
+                index = obtain(
                     "ranker", key, RankerIndex.read, build_index,
                     (texts, self._starts, learned, labels),
                 )
+                found = (
+                    Postings(index.idf, index.indptr, index.questions, index.weights, len(texts)),
+                    index.entry_norms, index.classifier,
+                )
+                del index
                 _built[key] = found
                 while len(_built) > INDEX_MEMO_SIZE:
                     _built.popitem(last=False)
             else:
                 _built.move_to_end(key)
-            index = found
-        self._idf = index.idf
-        self._postings = (index.indptr, index.questions, index.weights)
-        self._entry_norms = index.entry_norms
-        classes = len(starts) if index.classifier is None else index.classifier.intercept.size
-        self._classifier = EntryClassifier.from_weights(index.classifier, classes)
+            prepared = found
+        self._postings, self._entry_norms, fitted = prepared
+        classes = len(starts) if fitted is None else fitted.intercept.size
+        self._classifier = EntryClassifier.from_weights(fitted, classes)
 
     def _learned_only(
         self,
@@ -364,38 +375,37 @@ class Ranker:
     def question_count(self) -> int:
         return self._question_count
 
-    def vector(self, folded: str) -> dict[int, float]:
-        """The message's normalised TF-IDF weights, feature -> weight (plain numpy: a message
-        is one row, and scipy's per-call overhead would be most of the search time)."""
+    def _query(self, folded: str) -> _Query:
+        """The message's hashed features (first appearance order, int64), their normalised
+        TF-IDF weights (float64) and where they are in the postings (`Postings.find`): plain
+        numpy, as a message is one row and scipy's per-call overhead would be most of the
+        search time."""
         if len(folded) > HEAD_CHARS + TAIL_CHARS:
             folded = f"{folded[:HEAD_CHARS]} {folded[-TAIL_CHARS:]}"
         features, counts = _hashed(folded)
+        features = features.astype(np.int64)
+        at, found = self._postings.find(features)
         if features.size == 0:
-            return {}
-        weights = counts.astype(np.float64) * self._idf[features]
+            return features, np.zeros(0), at, found
+        weights = counts.astype(np.float64) * self._postings.idf_of(at, found)
         weights /= float(np.sqrt(np.dot(weights, weights))) or 1.0
+        return features, weights, at, found
+
+    def vector(self, folded: str) -> dict[int, float]:
+        """The message's normalised TF-IDF weights, feature -> weight."""
+        features, weights, _, _ = self._query(folded)
         return dict(zip(features.tolist(), weights.tolist(), strict=True))
 
-    @staticmethod
-    def _dot(
-        postings: tuple[np.ndarray, np.ndarray, np.ndarray], items: int, query: dict[int, float]
-    ) -> np.ndarray:
-        """query . column for every column of a (feature x item) CSR matrix: the postings of
-        the query's features only, summed with one bincount."""
-        indptr, indices, data = postings
-        feats = np.fromiter(query, dtype=np.int64, count=len(query))
-        w = np.fromiter(query.values(), dtype=np.float64, count=len(query))
-        starts, ends = indptr[feats], indptr[feats + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return np.zeros(items)
-        # Positions of every posting of the query's features, without a Python loop.
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-        return np.bincount(
-            indices[offsets], weights=data[offsets].astype(np.float64) * np.repeat(w, lengths),
-            minlength=items,
-        )
+    def _focused(self, folded: str, focus: str) -> _Query:
+        """The whole message and the question found in it, mixed (FOCUS_SHARE) and
+        normalised again."""
+        mixed = {f: (1 - FOCUS_SHARE) * w for f, w in self.vector(folded).items()}
+        for f, w in self.vector(focus).items():
+            mixed[f] = mixed.get(f, 0.0) + FOCUS_SHARE * w
+        norm = float(np.sqrt(sum(w * w for w in mixed.values()))) or 1.0
+        features = np.fromiter(mixed, dtype=np.int64, count=len(mixed))
+        weights = np.fromiter(mixed.values(), dtype=np.float64, count=len(mixed))
+        return (features, weights / norm, *self._postings.find(features))
 
     def search(
         self,
@@ -413,22 +423,18 @@ class Ranker:
         """
         if not message.folded.strip() or not self.ids:
             return []
-        query = self.vector(message.folded)
         if focus:
-            asked = self.vector(focus)
-            mixed = {f: (1 - FOCUS_SHARE) * w for f, w in query.items()}
-            for f, w in asked.items():
-                mixed[f] = mixed.get(f, 0.0) + FOCUS_SHARE * w
-            norm = float(np.sqrt(sum(w * w for w in mixed.values()))) or 1.0
-            query = {f: w / norm for f, w in mixed.items()}
-        if not query:
+            features, weights, at, found = self._focused(message.folded, focus)
+        else:
+            features, weights, at, found = self._query(message.folded)
+        if not features.size:
             return []
-        per_doc = self._dot(self._postings, self._question_count, query)
+        per_doc = self._postings.dot(at, found, weights)
         best = np.maximum.reduceat(per_doc, self._starts) if per_doc.size else per_doc
         whole = np.add.reduceat(per_doc, self._starts) / self._entry_norms
         scores = (1 - CENTROID_SHARE) * best + CENTROID_SHARE * whole
         if self._classifier.fitted:
-            likely = self._classifier.probabilities(query)[: len(self.ids)]  # not "none"
+            likely = self._classifier.probabilities(features, weights)[: len(self.ids)]
             scores = (1 - CLASSIFIER_SHARE) * scores + CLASSIFIER_SHARE * likely
         if role is not None:
             bonus = np.fromiter(

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from bot.core import onemessage
 from bot.core.text import Normalised, Normaliser, canonical
 from bot.core.triage.category import alarm, choose, match_for
 from bot.core.triage.cues import MASKABLE, Masks, Who
@@ -52,7 +53,19 @@ class Triage:
             index.warm(words, plain)
 
     def assess(self, message: Normalised) -> UrgentMatch | None:
-        """The emergency this message discloses, or None. Runs before any matching."""
+        """The emergency this message discloses, or None. Runs before any matching.
+        Worked out once per message (`bot.core.onemessage`): a check-tier reply asks again
+        for the danger its button confirms."""
+        kept = onemessage.memo()
+        if kept is None:
+            return self._assess(message)
+        key = ("triage rules", id(self), message)
+        if key not in kept:
+            kept[key] = self._assess(message)
+        found: UrgentMatch | None = kept[key]
+        return found
+
+    def _assess(self, message: Normalised) -> UrgentMatch | None:
         plan = self._plan
         if len(message.folded) <= plan.short_len * 2:
             short = self._short_message(message)

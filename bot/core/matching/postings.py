@@ -1,0 +1,100 @@
+"""The ranker's index laid out for answering: what one message's search touches, and no more.
+
+The built index (ranker.RankerIndex) is what is stored and fitted: idf and posting offsets for
+every one of the 2 x 2**20 hashed features (16 MB, nearly all of it for features no question
+has). Answering needs only the features the questions hold, so they are kept as one sorted
+array and a message's features are found in it with one `searchsorted`.
+
+The postings of the few features found in a large share of the questions (common letter pairs
+such as " t", "ng") are most of what a message touches: they are kept as a small dense matrix
+(features x questions, float32), and their contribution is one matrix product; the rest stay
+posting lists, gathered and summed with one `bincount` (bench/speed.py: the dot product of a
+message with every question about 2.5x faster than posting lists alone).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Bytes the dense block may take; at most this many features, each in at least
+# DENSE_MIN_SHARE of the questions (a larger base keeps fewer of them dense).
+DENSE_BYTES = 2_000_000
+DENSE_MIN_SHARE = 1 / 16
+
+
+class Postings:
+    """Feature -> (idf, the questions holding it with their weights) for the features the
+    indexed questions hold; a feature not among them has `unseen_idf` and no postings."""
+
+    def __init__(
+        self, idf: np.ndarray, indptr: np.ndarray, questions: np.ndarray, weights: np.ndarray,
+        items: int,
+    ) -> None:
+        self.items = items
+        # Only the known features are widened: the full arrays have 2 x 2**20 entries, and
+        # int64 copies of them would add ~50 MB to the process's peak at load.
+        self.unseen_idf = idf.max() if idf.size else np.float32(1.0)
+        known = np.flatnonzero((indptr[1:] != indptr[:-1]) | (idf != self.unseen_idf))
+        # df = 0 gives the largest idf (smooth idf), and only those features lack postings
+        self.features = known.astype(np.int64)  # sorted
+        self.idf = idf[known]
+        starts = indptr[known].astype(np.int64)
+        lengths: np.ndarray = indptr[known + 1].astype(np.int64) - starts
+        # The dense block: the features with the longest posting lists.
+        budget = DENSE_BYTES // max(4 * items, 1)
+        order = np.argsort(-lengths, kind="stable")[:budget]
+        order = np.sort(order[lengths[order] >= max(DENSE_MIN_SHARE * items, 1)])
+        self.dense_row = np.full(known.size, -1, dtype=np.int32)
+        self.dense_row[order] = np.arange(order.size, dtype=np.int32)
+        self.dense = np.zeros((order.size, items), dtype=np.float32)
+        for row, at in enumerate(order.tolist()):
+            span = slice(int(starts[at]), int(starts[at] + lengths[at]))
+            self.dense[row, questions[span]] = weights[span]
+        # The other features' postings, in feature order, weights widened once to float32.
+        sparse = lengths.copy()
+        sparse[order] = 0
+        take = np.repeat(self.dense_row < 0, lengths)
+        every = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
+            int(lengths.sum())
+        )
+        picked = every[take]
+        self.questions = questions[picked].astype(np.int32)
+        self.weights = weights[picked].astype(np.float32)
+        self.starts = np.zeros(known.size, dtype=np.int64)
+        self.starts[1:] = np.cumsum(sparse)[:-1]
+        self.lengths = sparse
+
+    def find(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in `self.features`, found) of each feature."""
+        if not self.features.size:
+            return np.zeros(features.size, dtype=np.int64), np.zeros(features.size, dtype=bool)
+        at = np.searchsorted(self.features, features)
+        at[at >= self.features.size] = 0
+        return at, self.features[at] == features
+
+    def idf_of(self, at: np.ndarray, found: np.ndarray) -> np.ndarray:
+        return np.where(found, self.idf[at], self.unseen_idf)
+
+    def dot(self, at: np.ndarray, found: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """query . question for every question: `at`/`found` from `find`, `w` the query's
+        weights (float64), all three in the query's feature order."""
+        at, w = at[found], w[found]
+        rows = self.dense_row[at]
+        in_dense = rows >= 0
+        sparse_at, sparse_w = at[~in_dense], w[~in_dense]
+        starts, lengths = self.starts[sparse_at], self.lengths[sparse_at]
+        total = int(lengths.sum())
+        scores: np.ndarray
+        if total:
+            # Positions of every posting of the query's features, without a Python loop.
+            offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+            scores = np.bincount(
+                self.questions[offsets],
+                weights=self.weights[offsets] * np.repeat(sparse_w, lengths),
+                minlength=self.items,
+            )
+        else:
+            scores = np.zeros(self.items)
+        if in_dense.any():
+            scores += w[in_dense] @ self.dense[rows[in_dense]]
+        return scores

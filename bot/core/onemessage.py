@@ -1,0 +1,32 @@
+"""Work shared while one message is answered, and forgotten with its reply.
+
+Several layers look at the same message: the triage model and the ranker analyse the same folded
+text with the same n-gram analysers, and a check-tier reply asks the triage rules again for the
+danger its button confirms. Inside `scope()` (one `Responder.respond` call) they keep what they
+worked out in `memo()`; outside it `memo()` is None and nothing is kept, so no user text
+outlives its reply (issue 16).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+_MEMO: ContextVar[dict[Hashable, Any] | None] = ContextVar("one_message_memo", default=None)
+
+
+@contextmanager
+def scope() -> Iterator[None]:
+    """Answer one message: what is kept in `memo()` lives until the block ends."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def memo() -> dict[Hashable, Any] | None:
+    """The current message's memo, or None outside `scope()`."""
+    return _MEMO.get()
