@@ -164,13 +164,11 @@ def fit_triage(texts: list[str], labels: list[str], weights: list[float]) -> Tri
     chars = TfidfVectorizer(
         analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, dtype=np.float32
     )
-    words = TfidfVectorizer(
-        analyzer="word",
-        ngram_range=(1, 2),
-        sublinear_tf=True,
-        token_pattern=WORD_PATTERN,
-        dtype=np.float32,
-    )
+    def word_vectorizer(longest: int) -> TfidfVectorizer:
+        return TfidfVectorizer(analyzer="word", ngram_range=(1, longest), sublinear_tf=True,
+                               token_pattern=WORD_PATTERN, dtype=np.float32)
+
+    words = word_vectorizer(2)
     char_rows = chars.fit_transform(texts)
     features = hstack([char_rows, words.fit_transform(texts)]).tocsr()
     danger = np.array([label != NONE for label in labels])
@@ -182,13 +180,7 @@ def fit_triage(texts: list[str], labels: list[str], weights: list[float]) -> Tri
     # The phrase model: word 1-3-grams alone, its P averaged with the first model's. Held out
     # (bench/triage_oof.py) the average ranks urgent messages above look-alikes better than
     # either model: at ~5 % look-alike false alarms, urgent-or-check 98.6 -> 99.0 %.
-    phrases = TfidfVectorizer(
-        analyzer="word",
-        ngram_range=(1, 3),
-        sublinear_tf=True,
-        token_pattern=WORD_PATTERN,
-        dtype=np.float32,
-    )
+    phrases = word_vectorizer(3)
     phrase_model = LogisticRegression(**_LIBLINEAR)
     phrase_model.fit(phrases.fit_transform(texts), danger, sample_weight=sample_weight)
     # Kind: one-vs-rest logistic regressions over the danger examples (held-out kind
