@@ -145,6 +145,51 @@ def _date_as_written(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 _LimitedLoader.add_constructor("tag:yaml.org,2002:timestamp", _date_as_written)
 
 
+_LIBYAML_LOADER: Any = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+
+
+class _FastLoader(_LIBYAML_LOADER):
+    """libyaml's parser and composer (about ten times faster than the pure-Python ones); any
+    problem is re-read by `_LimitedLoader`, so staff see the same message either way."""
+
+
+_FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _date_as_written)
+
+
+def _alias_count(root: yaml.Node) -> int:
+    """How many times a node is reached again (each `*name` in the file)."""
+    seen: set[int] = set()
+    repeats = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            repeats += 1
+            continue
+        seen.add(id(node))
+        stack.extend(_children(node))
+    return repeats
+
+
+def _fast_parse(path: Path, text: str) -> tuple[yaml.Node | None, Any] | None:
+    """(node, data) read by libyaml, or None when the file needs the careful reader: a syntax
+    error, too many aliases, a tree that expands too far."""
+    try:
+        loader = _FastLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, None
+            if _alias_count(node) > MAX_ALIASES:
+                return None
+            _check_tree(path, node)
+            return node, loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, YamlSyntaxError, RecursionError, ValueError, TypeError):
+        return None
+
+
 def load_located(path: Path) -> LocatedYaml:
     """Parse `path`; raise YamlSyntaxError naming file and line when it is not valid YAML,
     too large, or built from too many or recursive aliases."""
@@ -159,6 +204,13 @@ def load_located(path: Path) -> LocatedYaml:
         raise YamlSyntaxError(
             f"{path}:1: (tệp): không đọc được tệp (tệp phải là văn bản UTF-8): {exc}"
         ) from exc
+    parsed = _fast_parse(path, text) if yaml.__with_libyaml__ else None
+    if parsed is not None:
+        node, data = parsed
+        lines: dict[Loc, int] = {}
+        if node is not None:
+            _walk(node, (), lines)
+        return LocatedYaml(path, data, lines)
     try:
         loader = _LimitedLoader(text)
         try:
@@ -184,7 +236,7 @@ def load_located(path: Path) -> LocatedYaml:
         raise YamlSyntaxError(
             f"{path}:1: (tệp): lỗi YAML: {type(exc).__name__}: {exc}"
         ) from exc
-    lines: dict[Loc, int] = {}
+    lines = {}
     if node is not None:
         _walk(node, (), lines)
     return LocatedYaml(path, data, lines)
