@@ -1,13 +1,11 @@
 """Redaction v2: personal data out of every text the bot keeps or shows staff.
 
-The text is first prepared (NFKC, invisible characters removed, look-alike letters mapped to
-Latin) and the prepared copy is what is redacted and kept. Then, on tokens of that copy:
-shapes (e-mails, links, handles, dates, plates), digit runs (digits, digit words and digit
-look-alikes: "không chín một hai...", "O912..."), tokens in other scripts, and context rules
-driven by `knowledge/privacy.yaml` (name triggers, surnames, address terms, places, schools,
-ids). It is deliberately over-inclusive: a wrong mask costs a word of a report, a leak can
-cost a child.
-"""
+The text is prepared (NFKC, invisible characters removed, look-alike letters mapped to Latin);
+that copy is what is redacted and kept. On its tokens: shapes (e-mails, links, handles, dates,
+plates), digit runs (digits, digit words, look-alikes: "không chín một hai...", "O912..."),
+tokens in other scripts, and context rules from `knowledge/privacy.yaml` (name triggers,
+surnames, address terms, places, schools, ids). Deliberately over-inclusive: a wrong mask costs
+a word of a report, a leak can cost a child."""
 
 from __future__ import annotations
 
@@ -122,7 +120,6 @@ class Redactor:
             candidates.sort(key=lambda item: -len(item[0]))  # longest phrase wins
 
     # --- preparation ------------------------------------------------------------------------
-
     def prepare(self, text: str) -> str:
         """NFKC, invisible characters removed, look-alike letters mapped: the text we keep."""
         return self._prepare(text)[0]
@@ -134,7 +131,6 @@ class Redactor:
         return text.translate(self._letters), mapped
 
     # --- public -----------------------------------------------------------------------------
-
     def redact(self, text: str) -> str:
         """The prepared text with every piece of personal data replaced by a token."""
         text, mapped = self._prepare(text or "")
@@ -154,7 +150,6 @@ class Redactor:
         return _render(text, toks, labels)
 
     # --- rules ------------------------------------------------------------------------------
-
     def _digit_value(self, tok: _Tok, in_run: bool) -> str | None:
         """Digits a token stands for, or None when it cannot be part of a number."""
         if tok.text.isdigit():
