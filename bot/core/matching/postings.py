@@ -1,9 +1,9 @@
 """The ranker's index laid out for answering: what one message's search touches, and no more.
 
-The built index (ranker.RankerIndex) is what is stored and fitted: idf and posting offsets for
-every one of the 2 x 2**20 hashed features (16 MB, nearly all of it for features no question
-has). Answering needs only the features the questions hold, so they are kept as one sorted
-array and a message's features are found in it with one `searchsorted`.
+The built index (ranker.RankerIndex) is what is stored and fitted. Of the 2 x 2**20 hashed
+features it keeps only those the questions hold (full idf and offset arrays would be 16 MB,
+nearly all of it for features no question has, and loading them raised the bot's peak memory
+by ~20 MB): one sorted array, where a message's features are found with one `searchsorted`.
 
 The postings of the few features found in a large share of the questions (common letter pairs
 such as " t", "ng") are most of what a message touches: they are kept as a small dense matrix
@@ -27,24 +27,22 @@ class Postings:
     indexed questions hold; a feature not among them has `unseen_idf` and no postings."""
 
     def __init__(
-        self, idf: np.ndarray, indptr: np.ndarray, questions: np.ndarray, weights: np.ndarray,
-        items: int,
+        self, features: np.ndarray, idf: np.ndarray, unseen_idf: float, indptr: np.ndarray,
+        questions: np.ndarray, weights: np.ndarray, items: int,
     ) -> None:
+        """`features`: the known hashed features, sorted, with their `idf` and posting
+        offsets (`indptr`, one more than features); any other feature has `unseen_idf`."""
         self.items = items
-        # Only the known features are widened: the full arrays have 2 x 2**20 entries, and
-        # int64 copies of them would add ~50 MB to the process's peak at load.
-        self.unseen_idf = idf.max() if idf.size else np.float32(1.0)
-        known = np.flatnonzero((indptr[1:] != indptr[:-1]) | (idf != self.unseen_idf))
-        # df = 0 gives the largest idf (smooth idf), and only those features lack postings
-        self.features = known.astype(np.int64)  # sorted
-        self.idf = idf[known]
-        starts = indptr[known].astype(np.int64)
-        lengths: np.ndarray = indptr[known + 1].astype(np.int64) - starts
+        self.unseen_idf = np.float32(unseen_idf)
+        self.features = features.astype(np.int64)
+        self.idf = idf.astype(np.float32)
+        starts = indptr[:-1].astype(np.int64)
+        lengths: np.ndarray = indptr[1:].astype(np.int64) - starts
         # The dense block: the features with the longest posting lists.
         budget = DENSE_BYTES // max(4 * items, 1)
         order = np.argsort(-lengths, kind="stable")[:budget]
         order = np.sort(order[lengths[order] >= max(DENSE_MIN_SHARE * items, 1)])
-        self.dense_row = np.full(known.size, -1, dtype=np.int32)
+        self.dense_row = np.full(self.features.size, -1, dtype=np.int32)
         self.dense_row[order] = np.arange(order.size, dtype=np.int32)
         self.dense = np.zeros((order.size, items), dtype=np.float32)
         for row, at in enumerate(order.tolist()):
@@ -60,7 +58,7 @@ class Postings:
         picked = every[take]
         self.questions = questions[picked].astype(np.int32)
         self.weights = weights[picked].astype(np.float32)
-        self.starts = np.zeros(known.size, dtype=np.int64)
+        self.starts = np.zeros(self.features.size, dtype=np.int64)
         self.starts[1:] = np.cumsum(sparse)[:-1]
         self.lengths = sparse
 

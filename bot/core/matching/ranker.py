@@ -106,8 +106,9 @@ _WORD_GRAMS = word_grams(1, 2, lowercase=False)
 # Everything the index depends on besides the questions: a change here rebuilds it.
 INDEX_SETTINGS = (
     f"hashed char_wb 2-5 + word 1-2, crc32, {N_FEATURES} each, sublinear tf, smooth idf, l2,"
-    f" float16 postings, max_df {MAX_DF_SHARE} unless < {MIN_DF_KEPT}; classifier up to"
-    f" {MAX_ENTRIES} entries (+ learned-only rows, a 'none' class last): {CLASSIFIER_SETTINGS}"
+    f" float16 postings of the known features, max_df {MAX_DF_SHARE} unless < {MIN_DF_KEPT};"
+    f" classifier up to {MAX_ENTRIES} entries (+ learned-only rows, a 'none' class last):"
+    f" {CLASSIFIER_SETTINGS}"
 )
 INDEX_MEMO_SIZE = 2  # knowledge versions kept built in this process (live, a reload)
 
@@ -167,11 +168,14 @@ def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
 
 @dataclass(frozen=True)
 class RankerIndex:
-    """The built index as plain arrays: idf by hashed feature, the postings (feature ->
-    questions, CSR arrays), each entry's norm as a whole, the classifier's weights if fitted."""
+    """The built index as plain arrays: the hashed features the questions hold (sorted) with
+    their idf and postings (CSR arrays: feature -> questions), the idf of any other feature,
+    each entry's norm as a whole, the classifier's weights if fitted."""
 
-    idf: np.ndarray  # 2N, float32
-    indptr: np.ndarray  # 2N + 1, int32
+    features: np.ndarray  # known features, int64, sorted
+    idf: np.ndarray  # per known feature, float32
+    unseen_idf: np.ndarray  # (1,), float32: the idf of a feature no question holds
+    indptr: np.ndarray  # known features + 1, int32
     questions: np.ndarray  # int32: the question of each posting
     weights: np.ndarray  # float16: the posting's weight
     entry_norms: np.ndarray  # entries, float64
@@ -179,8 +183,9 @@ class RankerIndex:
 
     def arrays(self) -> Arrays:
         arrays = {
-            "idf": self.idf, "indptr": self.indptr, "questions": self.questions,
-            "weights": self.weights, "entry_norms": self.entry_norms,
+            "features": self.features, "idf": self.idf, "unseen_idf": self.unseen_idf,
+            "indptr": self.indptr, "questions": self.questions, "weights": self.weights,
+            "entry_norms": self.entry_norms,
         }
         if self.classifier is not None:
             arrays.update({f"classifier_{k}": v for k, v in self.classifier.arrays().items()})
@@ -191,13 +196,19 @@ class RankerIndex:
         prefix = "classifier_"
         fitted = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
         return cls(
+            np.asarray(arrays["features"], dtype=np.int64),
             np.asarray(arrays["idf"], dtype=np.float32),
+            np.asarray(arrays["unseen_idf"], dtype=np.float32),
             np.asarray(arrays["indptr"], dtype=np.int32),
             np.asarray(arrays["questions"], dtype=np.int32),
             np.asarray(arrays["weights"], dtype=np.float16),
             np.asarray(arrays["entry_norms"], dtype=np.float64),
             EntryWeights.read(fitted) if fitted else None,
         )
+
+    def postings(self, items: int) -> Postings:
+        return Postings(self.features, self.idf, float(self.unseen_idf[0]), self.indptr,
+                        self.questions, self.weights, items)
 
 
 def _weighed(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
@@ -249,10 +260,17 @@ def build_index(
     docs.data[~keep] = 0.0
     docs.eliminate_zeros()
     postings = docs.T.tocsr()
+    # Only the features the questions hold are kept: df = 0 gives the largest idf (smooth
+    # idf), and only those features lack postings.
+    unseen = idf.max()
+    starts = postings.indptr
+    known = np.flatnonzero((starts[1:] != starts[:-1]) | (idf != unseen))
+    indptr = np.append(starts[known], starts[known[-1] + 1] if known.size else 0)
     # Half precision: weights in [0, 1] keep three digits, the scores' own precision,
     # and the index takes 6 bytes a posting instead of 8.
     return RankerIndex(
-        idf, postings.indptr.astype(np.int32), postings.indices.astype(np.int32),
+        known.astype(np.int64), idf[known], np.asarray([unseen], dtype=np.float32),
+        indptr.astype(np.int32), postings.indices.astype(np.int32),
         postings.data.astype(np.float16), entry_norms.astype(np.float64), classifier,
     )
 
@@ -321,8 +339,9 @@ class Ranker:
         self._question_count = len(texts)
         if not texts:
             prepared: _Prepared = (
-                Postings(np.zeros(0, dtype=np.float32), np.zeros(1, dtype=np.int32),
-                         np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float16), 0),
+                Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 1.0,
+                         np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32),
+                         np.zeros(0, dtype=np.float16), 0),
                 np.ones(0), None,
             )
         else:
@@ -336,7 +355,7 @@ class Ranker:
                     (texts, self._starts, learned, labels),
                 )
                 found = (
-                    Postings(index.idf, index.indptr, index.questions, index.weights, len(texts)),
+                    index.postings(len(texts)),
                     index.entry_norms, index.classifier,
                 )
                 del index
