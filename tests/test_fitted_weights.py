@@ -91,7 +91,8 @@ def test_child_fitted_and_stored_weights_give_the_same_triage_and_matches(
     fitting.configure(DiskWeights(tmp_path), fit_in_child)
     cold = Responder(KB)  # a cache miss: fitted in a child process, then kept on disk
     kept = sorted(p.name.split("-")[0] + p.suffix for p in tmp_path.iterdir())
-    assert kept == ["ranker.json", "ranker.npz", "triage.json", "triage.npz"]
+    assert kept == ["folded.json", "folded.npz", "ranker.json", "ranker.npz",
+                    "triage.json", "triage.npz"]
     _assert_same(_figures(cold), in_process)
 
     _forget_fitted()
@@ -151,3 +152,28 @@ def test_a_change_to_knowledge_examples_builds_the_ranker_again(
     fitted = warm.matcher._classifier.weights
     assert fitted is not None and fitted.intercept.size == len(KB.entries) + 1
     assert warm.respond("tổng đài điện lực số mấy").band == "fallback"
+
+
+def test_a_restart_reads_the_folded_examples_instead_of_folding_them_again(
+    fresh: None, tmp_path: Path
+) -> None:
+    """Folding the ~5,000 triage examples is about a second of every start: kept on disk, and
+    folded again only when the examples, the lexicon (fold_key) or the folding code change."""
+    fitting.configure(DiskWeights(tmp_path))
+    texts = ["Bố đánh em\nđau quá", "tổng đài 111", "", "e bi ban bat nat tren lop"]
+    normalise = Responder(KB).normalise
+
+    def fold(text: str) -> str:
+        return normalise(text).folded
+
+    first = model.folded_texts(texts, fold, "lexicon-1")
+    assert first == [fold(t) for t in texts] and first[1] == "tong dai 111"
+
+    def refuse(text: str) -> str:
+        raise AssertionError("folded again although the folded examples were kept")
+
+    assert model.folded_texts(texts, refuse, "lexicon-1") == first
+    assert model.folded_texts(texts, str.upper, "lexicon-2") == [t.upper() for t in texts]
+    assert model.folded_texts([*texts, "thêm một câu"], str.upper, "lexicon-1")[-1] == (
+        "THÊM MỘT CÂU"
+    )

@@ -98,6 +98,37 @@ def obtain(
     return read(arrays)
 
 
+def kept(kind: str, key: str, compute: Callable[[], Arrays]) -> Arrays:
+    """Arrays worked out from the knowledge base (never from user text) that are slow to
+    compute but not fitted: from the store when it has them for `key`, else computed here
+    (never in a child) and kept in the store."""
+    store = _store
+    if store is not None:
+        arrays = store.load(kind, key)
+        if arrays is not None:
+            return arrays
+    arrays = compute()
+    if store is not None:
+        store.save(kind, key, arrays)
+    return arrays
+
+
+def pack_strings(texts: list[str]) -> Arrays:
+    """Any strings (line breaks and NULs included) as UTF-8 bytes and their end offsets."""
+    encoded = [text.encode() for text in texts]
+    ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
+    return {"bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), "ends": ends}
+
+
+def unpack_strings(arrays: Arrays) -> list[str]:
+    raw = bytes(np.asarray(arrays["bytes"], dtype=np.uint8))
+    ends = np.asarray(arrays["ends"], dtype=np.int64).tolist()
+    if ends and ends[-1] != len(raw):
+        raise ValueError("packed strings and their offsets disagree")
+    starts = [0, *ends[:-1]]
+    return [raw[a:b].decode() for a, b in zip(starts, ends, strict=True)]
+
+
 def pack_texts(texts: list[str]) -> np.ndarray:
     """Strings as one UTF-8 array (exact; numpy's own str arrays drop trailing NULs).
     The strings are n-grams: they never hold a line break."""
