@@ -40,7 +40,7 @@ FIT_SETTINGS = f"LogisticRegression C={C} max_iter=2000 newton-cg on used hashed
 @dataclass(frozen=True)
 class EntryWeights:
     used: np.ndarray  # the hashed features seen in the questions, int64; row i of `coef`
-    coef: np.ndarray  # used features x entries, float32
+    coef: np.ndarray  # used features x entries, float16 once read (float32 when fitted)
     intercept: np.ndarray  # entries, float64
 
     def arrays(self) -> Arrays:
@@ -50,7 +50,9 @@ class EntryWeights:
     def read(cls, arrays: Arrays) -> EntryWeights:
         return cls(
             np.asarray(arrays["used"], dtype=np.int64),
-            np.asarray(arrays["coef"], dtype=np.float32),
+            # Half precision in memory (3 significant digits, 2 bytes each): the largest
+            # array the bot holds, ~10 MB as float32 (issue 12's memory target)
+            np.asarray(arrays["coef"], dtype=np.float16),
             np.asarray(arrays["intercept"], dtype=np.float64),
         )
 
