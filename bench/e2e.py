@@ -112,6 +112,7 @@ async def serve(job: dict[str, Any]) -> None:
     await reader.readline()
     expected = job["expected_total"]
     cpu = time.process_time()
+    polls = api.count("getUpdates")
     started = time.monotonic()
     interval = 1.0 / job["rate"]
     for index, (chat, text) in enumerate(job["messages"]):
@@ -124,12 +125,14 @@ async def serve(job: dict[str, Any]) -> None:
            and time.monotonic() < deadline):
         await asyncio.sleep(0.01)
     cpu = time.process_time() - cpu
+    polls = api.count("getUpdates") - polls
     await asyncio.sleep(0.5)  # catch duplicates and stragglers
     say({
         "result": {
             "inject": {str(k): v for k, v in api.inject_times.items()},
             "sent": [(s.chat_id, s.text, s.at) for s in api.sent],
             "server_cpu": cpu,
+            "polls": polls,
         }
     })
     await reader.readline()
@@ -217,6 +220,7 @@ class Result:
     peak_mb: float
     cpu_seconds: float  # the bot's, during the burst
     server_cpu_seconds: float
+    polls: int  # getUpdates calls during the burst
 
     @property
     def rate(self) -> float:
@@ -336,7 +340,7 @@ async def measure(kind: str, messages: list[tuple[int, str]], parts: list[int],
         alerts=sum(text.count(args.marker) for chat, text, _ in sent if chat == ALERT_CHAT),
         alert_messages=len(sent) - len(to_users), lost=lost, seconds=last - min(inject.values()),
         latencies=latencies, peak_mb=peak, cpu_seconds=cpu_after - cpu_before,
-        server_cpu_seconds=result["server_cpu"],
+        server_cpu_seconds=result["server_cpu"], polls=result["polls"],
     )
 
 
@@ -349,7 +353,7 @@ def _pct(values: list[float], q: float) -> float:
 
 HEADER = (f"{'bot':<8} {'msg/s':>6} {'p50 ms':>7} {'p99 ms':>7} {'lost':>5} {'sent':>5} "
           f"{'alerts/msgs':>11} {'seconds':>7} {'peak MB':>7} {'CPU s':>6} {'CPU ms/msg':>10} "
-          f"{'server CPU s':>12}")
+          f"{'server CPU s':>12} {'polls':>5}")
 
 
 def _row(r: Result) -> str:
@@ -357,7 +361,8 @@ def _row(r: Result) -> str:
     return (f"{r.kind:<8} {r.rate:>6.0f} {_pct(r.latencies, 0.5):>7.0f} "
             f"{_pct(r.latencies, 0.99):>7.0f} {r.lost:>5} {r.received:>5} {alerts:>11} "
             f"{r.seconds:>7.2f} {r.peak_mb:>7.1f} {r.cpu_seconds:>6.2f} "
-            f"{r.cpu_seconds / r.messages * 1000:>10.2f} {r.server_cpu_seconds:>12.2f}")
+            f"{r.cpu_seconds / r.messages * 1000:>10.2f} {r.server_cpu_seconds:>12.2f}"
+            f" {r.polls:>5}")
 
 
 async def run_mix(mix: str, args: argparse.Namespace) -> bool:
