@@ -10,14 +10,17 @@ Prints figures; it is not a test. Run: `.venv/bin/python bench/speed.py [--sizes
   triage, match, compose). "naive" is what the issue measures against: `rapidfuzz.process.extract`
   with WRatio over every question's raw text, timed in the same run.
 - Index memory is the growth of the process's resident set while the `Responder` is built (RSS,
-  not tracemalloc: tracing makes the x100 build ten times slower); each size's `Responder` is freed
-  before the naive scan and the next size.
+  not tracemalloc: tracing makes the x100 build ten times slower), both readings taken after
+  `malloc_trim` so freed fitting scratch does not count; each size's `Responder` is freed before
+  the naive scan and the next size.
 - Messages are the held-out evaluation set (tests/data/eval.yaml).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import dataclasses
 import gc
 import random
@@ -57,7 +60,12 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def rss_mib() -> float:
-    """Current resident set size (Linux /proc), MiB."""
+    """Current resident set size (Linux /proc), MiB, after returning freed heap to the system:
+    a fit in this process (scikit-learn's scratch arrays) leaves freed memory that glibc keeps,
+    and it would count as index memory (in `python -m bot run` fitting runs in a child)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/statm") as fh:
         pages = int(fh.read().split()[1])
     return pages * resource.getpagesize() / 2**20

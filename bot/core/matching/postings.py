@@ -48,7 +48,8 @@ class Postings:
         for row, at in enumerate(order.tolist()):
             span = slice(int(starts[at]), int(starts[at] + lengths[at]))
             self.dense[row, questions[span]] = weights[span]
-        # The other features' postings, in feature order, weights widened once to float32.
+        # The other features' postings, in feature order. The weights stay float16 (2 bytes a
+        # posting, ~22 MiB less at x100); `dot` widens them exactly.
         sparse = lengths.copy()
         sparse[order] = 0
         take = np.repeat(self.dense_row < 0, lengths)
@@ -57,7 +58,7 @@ class Postings:
         )
         picked = every[take]
         self.questions = questions[picked].astype(np.int32)
-        self.weights = weights[picked].astype(np.float32)
+        self.weights = weights[picked].astype(np.float16)
         self.starts = np.zeros(self.features.size, dtype=np.int64)
         self.starts[1:] = np.cumsum(sparse)[:-1]
         self.lengths = sparse
