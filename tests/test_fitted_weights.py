@@ -4,7 +4,7 @@ fitted in this process (issue 12: `python -m bot run` never imports scikit-learn
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import KNOWLEDGE, TESTS
 
-from bot.core import fitting
+from bot.core import fitting, keptfolds
 from bot.core.knowledge import load_knowledge
 from bot.core.matching import classifier, ranker
 from bot.core.responder import Responder
@@ -91,8 +91,8 @@ def test_child_fitted_and_stored_weights_give_the_same_triage_and_matches(
     fitting.configure(DiskWeights(tmp_path), fit_in_child)
     cold = Responder(KB)  # a cache miss: fitted in a child process, then kept on disk
     kept = sorted(p.name.split("-")[0] + p.suffix for p in tmp_path.iterdir())
-    assert kept == ["folded.json", "folded.npz", "ranker.json", "ranker.npz",
-                    "triage.json", "triage.npz"]
+    assert kept == ["ranker.json", "ranker.npz", "rankertexts.json", "rankertexts.npz",
+                    "triage.json", "triage.npz", "triagetexts.json", "triagetexts.npz"]
     _assert_same(_figures(cold), in_process)
 
     _forget_fitted()
@@ -166,14 +166,15 @@ def test_a_restart_reads_the_folded_examples_instead_of_folding_them_again(
     def fold(text: str) -> str:
         return normalise(text).folded
 
-    first = model.folded_texts(texts, fold, "lexicon-1")
+    def folded(texts: list[str], fold: Callable[[str], str], key: str) -> list[str]:
+        return keptfolds.folded_texts("triagetexts", texts, fold, key)
+
+    first = folded(texts, fold, "lexicon-1")
     assert first == [fold(t) for t in texts] and first[1] == "tong dai 111"
 
     def refuse(text: str) -> str:
         raise AssertionError("folded again although the folded examples were kept")
 
-    assert model.folded_texts(texts, refuse, "lexicon-1") == first
-    assert model.folded_texts(texts, str.upper, "lexicon-2") == [t.upper() for t in texts]
-    assert model.folded_texts([*texts, "thêm một câu"], str.upper, "lexicon-1")[-1] == (
-        "THÊM MỘT CÂU"
-    )
+    assert folded(texts, refuse, "lexicon-1") == first
+    assert folded(texts, str.upper, "lexicon-2") == [t.upper() for t in texts]
+    assert folded([*texts, "thêm một câu"], str.upper, "lexicon-1")[-1] == "THÊM MỘT CÂU"

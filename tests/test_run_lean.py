@@ -89,8 +89,8 @@ async def test_the_bot_process_answers_without_ever_loading_scikit_learn(
     assert "fit_triage ran in a child process" in first_log
     assert "build_index ran in a child process" in first_log
     kept = sorted(p.name.split("-")[0] + p.suffix for p in cache.iterdir())
-    assert kept == ["folded.json", "folded.npz", "ranker.json", "ranker.npz",
-                    "triage.json", "triage.npz"]
+    assert kept == ["ranker.json", "ranker.npz", "rankertexts.json", "rankertexts.npz",
+                    "triage.json", "triage.npz", "triagetexts.json", "triagetexts.npz"]
     first_reply = fake_api.sent_to(QUESTION_CHAT)[-1].text
 
     log.write_text("")

@@ -113,22 +113,6 @@ def kept(kind: str, key: str, compute: Callable[[], Arrays]) -> Arrays:
     return arrays
 
 
-def pack_strings(texts: list[str]) -> Arrays:
-    """Any strings (line breaks and NULs included) as UTF-8 bytes and their end offsets."""
-    encoded = [text.encode() for text in texts]
-    ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
-    return {"bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), "ends": ends}
-
-
-def unpack_strings(arrays: Arrays) -> list[str]:
-    raw = bytes(np.asarray(arrays["bytes"], dtype=np.uint8))
-    ends = np.asarray(arrays["ends"], dtype=np.int64).tolist()
-    if ends and ends[-1] != len(raw):
-        raise ValueError("packed strings and their offsets disagree")
-    starts = [0, *ends[:-1]]
-    return [raw[a:b].decode() for a, b in zip(starts, ends, strict=True)]
-
-
 def pack_texts(texts: list[str]) -> np.ndarray:
     """Strings as one UTF-8 array (exact; numpy's own str arrays drop trailing NULs).
     The strings are n-grams: they never hold a line break."""

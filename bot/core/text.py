@@ -210,6 +210,7 @@ class Normaliser:
     """Turns a message into its `Normalised` forms using the staff lexicon."""
 
     def __init__(self, lexicon: Lexicon) -> None:
+        self.key = lexicon.model_dump_json()  # what the output depends on besides this code
         self._expansions: dict[str, str] = {}
         for key, value in lexicon.abbreviations.items():
             self._expansions[canonical(key)] = canonical(value)

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-import sys
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
@@ -27,14 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.fitting import (
     Arrays,
-    kept,
     obtain,
-    pack_strings,
     pack_texts,
-    unpack_strings,
     unpack_texts,
     weights_key,
 )
+from bot.core.keptfolds import folded_texts
 from bot.core.ngrams import WORD_PATTERN, char_wb_grams, word_grams
 
 if TYPE_CHECKING:
@@ -376,40 +371,12 @@ def trained_model(
     with _TRAINED_LOCK:
         model = _TRAINED.get(key)
         if model is None:
-            model = TriageModel(folded_texts(texts, fold, fold_key), labels, weights)
+            model = TriageModel(folded_texts("triagetexts", texts, fold, fold_key), labels, weights)
             _TRAINED[key] = model
             while len(_TRAINED) > _TRAINED_KEEP:
                 _TRAINED.popitem(last=False)
         _TRAINED.move_to_end(key)
         return model
-
-
-def _fold_code_digest() -> bytes:
-    """The code that folds an example (normalisation, marker words) and the Unicode tables it
-    reads: a change to either folds the examples again instead of reusing kept ones."""
-    from bot.core import text
-    from bot.core.triage import markers
-
-    h = hashlib.blake2b(f"{sys.version}\x00{unicodedata.unidata_version}".encode())
-    for module in (text, markers):
-        h.update(Path(str(module.__file__)).read_bytes())
-    return h.digest()
-
-
-def folded_texts(texts: list[str], fold: Callable[[str], str], fold_key: str) -> list[str]:
-    """The examples as the model reads them. Folding ~5,000 examples takes about a second of
-    every start, so the result is kept with the fitted weights (bot.core.fitting.kept), keyed
-    by the examples, `fold_key` and the folding code itself."""
-    h = hashlib.blake2b(fold_key.encode() + _fold_code_digest(), digest_size=16)
-    for text in texts:
-        h.update(text.encode())
-        h.update(b"\x00")
-    arrays = kept("folded", h.hexdigest(), lambda: pack_strings([fold(t) for t in texts]))
-    try:
-        folded = unpack_strings(arrays)
-    except (KeyError, ValueError, UnicodeDecodeError):
-        folded = []
-    return folded if len(folded) == len(texts) else [fold(text) for text in texts]
 
 
 class TrainingData(NamedTuple):
