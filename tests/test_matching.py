@@ -90,3 +90,40 @@ def test_the_role_breaks_ties_between_twin_entries(responder: Responder) -> None
     message = normalise("bị bắt nạt thì làm gì")
     assert ranker.search(message, role="teacher")[0].entry_id == "for-teacher"
     assert ranker.search(message, role="parent")[0].entry_id == "for-parent"
+
+
+def test_postings_score_every_question_as_the_plain_product() -> None:
+    """The search's dot product (a dense block for common n-grams, posting lists copied whole
+    for the rest, weights as 16-bit fixed point) scores each question as the plain matrix
+    product would: a wrong score would rank the wrong entry first."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from bot.core.matching.postings import Postings
+
+    rng = np.random.default_rng(3)
+    items, features = 300, 400
+    # a few features in most questions (dense), most in few (posting lists), some in none
+    density = np.where(np.arange(features) < 8, 0.7, rng.uniform(0.0, 0.08, features))
+    density[-20:] = 0.0
+    mask = rng.random((features, items)) < density[:, None]
+    matrix = sp.csr_matrix(np.where(mask, rng.uniform(0.01, 1.0, mask.shape), 0.0))
+    weights16 = matrix.data.astype(np.float16)
+    postings = Postings(
+        np.arange(features, dtype=np.int64) * 7, np.ones(features, dtype=np.float32), 1.0,
+        matrix.indptr.astype(np.int32), matrix.indices.astype(np.int32), weights16, items,
+    )
+    assert postings.dense.shape[0] >= 8  # the common features went to the dense block
+    exact = sp.csr_matrix((weights16.astype(np.float64), matrix.indices, matrix.indptr),
+                          shape=matrix.shape)
+    for size in (1, 5, 60, 380):
+        picked = rng.choice(features, size=size, replace=False)
+        w = rng.uniform(0.0, 1.0, size)
+        at, found = postings.find(picked.astype(np.int64) * 7)
+        assert found.all()
+        expected = w @ exact[picked].toarray()
+        np.testing.assert_allclose(postings.dot(at, found, w), expected, atol=2e-4)
+    # a feature no question holds is not found and adds nothing
+    at, found = postings.find(np.array([3], dtype=np.int64))
+    assert not found.any()
+    np.testing.assert_allclose(postings.dot(at, found, np.ones(1)), np.zeros(items))
