@@ -10,7 +10,7 @@ such as " t", "ng") are most of what a message touches: they are kept as a dense
 (features x questions, float32), and their contribution is one product over the whole block
 (numpy's einsum: it streams the block at ~0.1 ns an element, where gathering a posting costs
 ~6 ns; einsum rather than `@`, whose BLAS threads spin after each call and cost more CPU than
-they save). The rest stay posting lists, gathered and summed with one `bincount`.
+they save). The rest stay posting lists, each copied whole and summed with one `bincount`.
 
 Which features are dense: those in at least DENSE_FREE_SHARE of the questions, whatever the
 size of the base (a dense row then takes at most ~1.3x the bytes of its posting list: 4 bytes a
