@@ -235,51 +235,98 @@ def _data_digest(texts: list[str], labels: list[str], weights: list[float]) -> b
 
 
 class _AppliedTfidf:
-    """One fitted TF-IDF part applied to a single text.
+    """The fitted TF-IDF parts (char, word, phrase) applied to a single text in one pass.
 
     sklearn's `transform` spends ~90 % of a call on input checks and sparse-matrix building for
-    one row; here the same analyzer makes the n-grams (bot.core.ngrams) and the fitted
-    vocabulary (as hashes), idf, sublinear tf and l2 norm are applied with small numpy arrays
-    (same figures to ~1e-6).
+    one row; here the same analyzers make the n-grams (bot.core.ngrams) and the fitted
+    vocabularies (as hashes), idf, sublinear tf and each part's l2 norm are applied with small
+    numpy arrays (same figures to ~1e-6). The three parts share one sorted hash table, so a
+    message costs one lookup instead of three (most of a part's cost was numpy's fixed
+    per-call overhead, paid again for each part).
     """
 
-    def __init__(
-        self,
-        analyse: Callable[[str], list[str]],
-        terms: list[str],
-        idf: np.ndarray,
-        weights: np.ndarray,
-        kinds: np.ndarray,
-    ) -> None:
-        self._analyse = analyse
+    def __init__(self, parts: list[_Part]) -> None:
+        self._analysers = [part.analyse for part in parts]
+        # Each part's n-gram hashes are salted with its position, so a term of one part (the
+        # word "ba") never matches the same string in another (the char n-gram "ba").
+        self._salts = [_salt(i) for i in range(len(parts))]
         # The vocabulary as the sorted 64-bit hashes of its terms (Python's `hash`, fixed
         # within a process, and only compared within it) and their columns: 136 k n-gram
         # strings in a dict cost ~20 MB of the bot's memory, these arrays ~2 MB.
-        hashes = np.fromiter(map(hash, terms), dtype=np.int64, count=len(terms))
+        hashes = np.concatenate([
+            np.fromiter((hash(term) ^ salt for term in part.terms), dtype=np.int64,
+                        count=len(part.terms))
+            for part, salt in zip(parts, self._salts, strict=True)
+        ]) if parts else np.zeros(0, dtype=np.int64)
         order = np.argsort(hashes, kind="stable")
         self._hashes = hashes[order]
+        self._columns = order.astype(np.int32)
         # Single precision for the per-term arrays (half the memory; P(danger) moves by
         # ~1e-7, and no tier changes on the 9,000 bundled messages): dot products still
         # add up in float64.
-        self._columns = order.astype(np.int32)
-        self._idf = idf.astype(np.float32)
-        self._weights = weights.astype(np.float32)
-        self._kinds = kinds.astype(np.float32)
+        self._idf = np.concatenate([p.idf for p in parts]).astype(np.float32)
+        self._weights = np.concatenate([p.weights for p in parts]).astype(np.float32)
+        self._part_of = np.concatenate(
+            [np.full(len(p.terms), i, dtype=np.intp) for i, p in enumerate(parts)]
+        )
+        # kind weights only for the leading parts that have them (columns in part order)
+        with_kinds = [p.kinds for p in parts if p.kinds.shape[1]]
+        self._kind_columns = sum(len(p.terms) for p in parts if p.kinds.shape[1])
+        width = with_kinds[0].shape[1] if with_kinds else 0
+        self._kinds = (np.concatenate(with_kinds).astype(np.float32) if with_kinds
+                       else np.zeros((0, width), dtype=np.float32))
+        self._n_parts = len(parts)
 
-    def apply(self, text: str) -> tuple[float, np.ndarray | None]:
-        """(row . weights, row . kind weights) of the text's l2-normalised tf-idf row."""
-        grams = self._analyse(text)
-        if not grams or not self._hashes.size:
-            return 0.0, None
-        wanted = np.fromiter(map(hash, grams), dtype=np.int64, count=len(grams))
-        at = np.minimum(np.searchsorted(self._hashes, wanted), self._hashes.size - 1)
-        known = self._hashes[at] == wanted
-        if not known.any():
-            return 0.0, None
-        cols, counts = np.unique(self._columns[at[known]], return_counts=True)
+    def apply(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per part, row . weights; and the kind parts' row . kind weights (None: no known
+        n-gram), for the text's l2-normalised (per part) tf-idf row."""
+        dots = np.zeros(self._n_parts)
+        wanted: list[int] = []
+        for analyse, salt in zip(self._analysers, self._salts, strict=True):
+            grams = analyse(text)
+            wanted.extend(map(hash, grams) if not salt else [hash(g) ^ salt for g in grams])
+        if not wanted or not self._hashes.size:
+            return dots, None
+        hashes = np.array(wanted, dtype=np.int64)
+        at = np.searchsorted(self._hashes, hashes)
+        np.minimum(at, self._hashes.size - 1, out=at)
+        known = self._columns[at[self._hashes[at] == hashes]]
+        if not known.size:
+            return dots, None
+        # the distinct columns (sorted) and how often each occurs (np.unique, without its
+        # per-call overhead)
+        known.sort()
+        first = np.empty(known.size, dtype=bool)
+        first[0] = True
+        np.not_equal(known[1:], known[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        cols = known[starts]
+        counts = np.diff(starts, append=known.size)
         values = (1.0 + np.log(counts)) * self._idf[cols]
-        values /= float(np.sqrt(values @ values))
-        return float(values @ self._weights[cols]), values @ self._kinds[cols]
+        part = self._part_of[cols]
+        norms = np.sqrt(np.bincount(part, weights=values * values, minlength=self._n_parts))
+        values /= norms[part]
+        dots = np.bincount(part, weights=values * self._weights[cols],
+                           minlength=self._n_parts).astype(np.float64)
+        with_kinds = int(np.searchsorted(cols, self._kind_columns))
+        if not with_kinds:
+            return dots, None
+        return dots, values[:with_kinds] @ self._kinds[cols[:with_kinds]]
+
+
+def _salt(part: int) -> int:
+    """0 for the first part, a fixed 64-bit pattern for the others, as a signed value (so a
+    salted hash still fits numpy's int64)."""
+    salt = (part * 0x9E3779B97F4A7C15) & ((1 << 64) - 1)
+    return salt - (1 << 64) if salt >= 1 << 63 else salt
+
+
+class _Part(NamedTuple):
+    analyse: Callable[[str], list[str]]
+    terms: list[str]
+    idf: np.ndarray
+    weights: np.ndarray
+    kinds: np.ndarray  # (terms, kinds); (terms, 0) for a part without kind weights
 
 
 def _sigmoid(logit: float) -> float:
@@ -314,33 +361,24 @@ class TriageModel:
         self._b = fitted.bias
         self._kind_b = fitted.kind_bias
         split = len(fitted.char_terms)
-        self._parts = (
-            _AppliedTfidf(
-                _CHAR_GRAMS, fitted.char_terms, fitted.char_idf, fitted.weights[:split],
-                np.ascontiguousarray(fitted.kind_weights[:split]),
-            ),
-            _AppliedTfidf(
-                _WORD_GRAMS, fitted.word_terms, fitted.word_idf, fitted.weights[split:],
-                np.ascontiguousarray(fitted.kind_weights[split:]),
-            ),
-        )
         self._phrase_b = fitted.phrase_bias
-        self._phrases = _AppliedTfidf(
-            _PHRASE_GRAMS, fitted.phrase_terms, fitted.phrase_idf, fitted.phrase_weights,
-            np.zeros((len(fitted.phrase_terms), 0)),
-        )
+        # parts 0 and 1 make the binary model with kinds, part 2 the phrase model
+        self._applied = _AppliedTfidf([
+            _Part(_CHAR_GRAMS, fitted.char_terms, fitted.char_idf, fitted.weights[:split],
+                  np.ascontiguousarray(fitted.kind_weights[:split])),
+            _Part(_WORD_GRAMS, fitted.word_terms, fitted.word_idf, fitted.weights[split:],
+                  np.ascontiguousarray(fitted.kind_weights[split:])),
+            _Part(_PHRASE_GRAMS, fitted.phrase_terms, fitted.phrase_idf, fitted.phrase_weights,
+                  np.zeros((len(fitted.phrase_terms), 0))),
+        ])
 
     def scores(self, folded: str) -> tuple[float, str]:
         """P(danger) (the mean of the two binary models') and the most likely danger kind."""
-        logit = self._b
-        closeness = self._kind_b.copy()
-        for part in self._parts:
-            dot, kinds = part.apply(folded)
-            logit += dot
-            if kinds is not None:
-                closeness += kinds
+        dots, kinds = self._applied.apply(folded)
+        logit = self._b + float(dots[0]) + float(dots[1])
+        closeness = self._kind_b if kinds is None else self._kind_b + kinds
         kind = self.kinds[int(closeness.argmax())]
-        phrase_logit = self._phrase_b + self._phrases.apply(folded)[0]
+        phrase_logit = self._phrase_b + float(dots[2])
         return (_sigmoid(logit) + _sigmoid(phrase_logit)) / 2.0, kind
 
     def tier(self, danger: float, rule_at: float | None = None) -> Tier:
