@@ -126,6 +126,18 @@ def test_canonical_has_no_lexicon() -> None:
     assert canonical("Ko  ĐƯỢC!!") == "ko được"
 
 
+def test_staff_vocabulary_never_changes_how_a_message_reads() -> None:
+    """The staff words the normaliser passes through as they are (a speed-up) must not let an
+    old tone placement or a stretched word a staff member typed slip through unchanged."""
+    lexicon = Lexicon(abbreviations={"ko": "không"})
+    staff_texts = ["Hoà bình, hòa giải", "cứuuu em với", "Khoẻ không, thủy", "Đứa trẻ bị đánh"]
+    plain, primed = Normaliser(lexicon), Normaliser(lexicon, staff_texts)
+    for text in ["hoà giải ko", "HOÀ BÌNH", "cứuuu", "cứuu em", "khoẻ", "thuỷ", "đứa trẻ bị đánh"]:
+        assert primed(text) == plain(text)
+    assert primed("hoà giải").accented == "hòa giải"
+    assert primed("cứuu em").accented == "cứu em"
+
+
 def test_huge_message_is_truncated(normalise: Normaliser) -> None:
     message = normalise("em bị đánh " * 10_000)
     assert len(message.raw) == 20_000

@@ -94,7 +94,11 @@ class Responder:
         self.kb = kb
         self.ui = kb.ui
         self.thresholds = thresholds or Thresholds()
-        self.normalise = Normaliser(kb.lexicon)
+        self.normalise = Normaliser(kb.lexicon, (
+            *(text for entry in kb.entries.values()
+              for text in (entry.title, *entry.questions, *entry.keywords)),
+            *(text for texts in kb.examples.questions.values() for text in texts),
+        ))
         self.triage = Triage(kb.danger, self.normalise)
         safe = [question for entry in kb.entries.values() for question in entry.questions]
         model_text = ModelText(kb.danger.model_cues, self.normalise)

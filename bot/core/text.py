@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -189,13 +190,27 @@ def _canonical_word(word: str) -> str:
     return _place_tone(word)
 
 
-def canonical(text: str) -> str:
-    """NFC, lower case, one tone placement, stretched letters squeezed, only words kept."""
+def canonical(text: str, known: frozenset[str] = frozenset()) -> str:
+    """NFC, lower case, one tone placement, stretched letters squeezed, only words kept.
+
+    `known`: words already canonical (`canonical_words`), passed through as they are."""
     text = unicodedata.normalize("NFC", text[:_MAX_CHARS]).lower().replace("_", " ")
     words = _WORD_RE.findall(text)
     if _RUN3_RE.search(text) is None:  # no stretched letters: a plain word is already canonical
-        return " ".join(w if w.isascii() else _canonical_word(w) for w in words)
+        return " ".join(w if w.isascii() or w in known else _canonical_word(w) for w in words)
     return " ".join(_canonical_word(word) for word in words)
+
+
+def canonical_words(texts: Iterable[str]) -> frozenset[str]:
+    """The words with diacritics of `texts` that `canonical` leaves as they are: most words of
+    a message are the knowledge base's own, and placing their tone again was a third of
+    normalising a long message. Built from staff texts only, so it holds no user's words."""
+    seen: set[str] = set()
+    for text in texts:
+        seen.update(_WORD_RE.findall(unicodedata.normalize("NFC", text).lower()))
+    return frozenset(
+        word for word in seen if not word.isascii() and _canonical_word(word) == word
+    )
 
 
 class _Rule(NamedTuple):
@@ -209,8 +224,11 @@ class _Rule(NamedTuple):
 class Normaliser:
     """Turns a message into its `Normalised` forms using the staff lexicon."""
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, vocabulary: Iterable[str] = ()) -> None:
+        """`vocabulary`: staff texts whose words messages often repeat (a speed-up only: the
+        output does not depend on it)."""
         self.key = lexicon.model_dump_json()  # what the output depends on besides this code
+        self._known = canonical_words(vocabulary)
         self._expansions: dict[str, str] = {}
         for key, value in lexicon.abbreviations.items():
             self._expansions[canonical(key)] = canonical(value)
@@ -267,7 +285,7 @@ class Normaliser:
 
     def __call__(self, text: str) -> Normalised:
         raw = unicodedata.normalize("NFC", text[:_MAX_CHARS])
-        words = canonical(raw).split()
+        words = canonical(raw, self._known).split()
         accented = " ".join(self.expand(words))
         folded = fold(accented)
         typed = fold(raw) != raw

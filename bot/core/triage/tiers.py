@@ -7,6 +7,7 @@ false alarms); a rule can never lower what the model rates.
 
 from __future__ import annotations
 
+from bot.core import onemessage
 from bot.core.text import Normalised
 from bot.core.triage.markers import MODEL_CHARS, ModelText
 from bot.core.triage.model import Tier, TriageModel
@@ -35,7 +36,7 @@ class Tiering:
         match = self.triage.assess(message)
         if not message.folded:
             return None, "none"
-        danger, kind = self.model.scores(self.model_text(message))
+        danger, kind = self._scores(message)
         rule_at = None if match is None else self._rule_at(match.category)
         tier = self.model.tier(danger, rule_at)
         if tier != "urgent":
@@ -47,9 +48,21 @@ class Tiering:
         name one, else from the model's most likely kind."""
         match = self.triage.assess(message)
         if match is None:
-            _, kind = self.model.scores(self.model_text(message))
+            _, kind = self._scores(message)
             match = self.match_for(kind, audience)
         return match
+
+    def _scores(self, message: Normalised) -> tuple[float, str]:
+        """The model's P(danger) and kind, worked out once per message (`onemessage`): a
+        check-tier reply asks again for the kind its button confirms."""
+        kept = onemessage.memo()
+        if kept is None:
+            return self.model.scores(self.model_text(message))
+        key = ("triage model", id(self), message)
+        found: tuple[float, str] | None = kept.get(key)
+        if found is None:
+            found = kept[key] = self.model.scores(self.model_text(message))
+        return found
 
     def _rule_at(self, category_id: str) -> float:
         category = self.danger.categories.get(category_id)
