@@ -48,6 +48,25 @@ def test_teacher_procedure_question_gets_no_child_crisis_text(responder: Respond
         assert "Em không có lỗi" not in reply.text
 
 
+def test_check_line_and_button_are_worded_for_the_reader(responder: Responder) -> None:
+    """A teacher's doubtful question is not answered as if a child wrote it, and a child's is
+    not answered as if an adult did."""
+    ui = responder.ui
+    question = "giáo viên cần làm gì khi học sinh kể bị xâm hại"
+    for audience in ("teacher", None):  # chosen with /vaitro, or stated in the message
+        reply = responder.respond(question, audience)
+        assert reply.check and not reply.urgent
+        assert reply.parts[-1] == ui.check_line_adult
+        assert ui.check_line not in reply.text
+        assert reply.check_button is not None
+        assert reply.check_button.label == ui.check_button_adult
+    child = responder.respond("e ko muốn về nhà chút nào", "child")
+    assert child.check
+    assert child.parts[-1] == ui.check_line
+    assert child.check_button is not None
+    assert child.check_button.label == ui.check_button_child
+
+
 def test_invisible_characters_do_not_hide_danger(responder: Responder) -> None:
     plain = responder.respond("bố đánh em chảy máu")
     hidden = responder.respond("bố\u200b đá\u00adnh em chảy\u202e máu")

@@ -193,7 +193,8 @@ class UiTexts(_Strict):
     staff_alert: Annotated[Text, slots("marker", "category", "message", "audience", "time", "ref")]
     staff_audience_unknown: Text
     urgent_marker: Text
-    check_line: Text
+    check_line: Text  # the check tier's line for a child
+    check_line_adult: Text  # ...and for a parent or teacher (the role chosen or stated)
     check_button_child: Text
     check_button_adult: Text
     check_pressed_alert: Annotated[Text, slots("button")]  # alert "message", button pressed

@@ -197,11 +197,13 @@ class Responder:
 
     def _with_check(self, reply: Reply, message: Normalised, audience: Audience | None) -> Reply:
         """The normal answer, the 111 line, and a button that turns it into the urgent card of
-        the most likely danger (only check replies pay for working that out)."""
+        the most likely danger (only check replies pay for working that out); the line and
+        the button are worded for the reader: a teacher is not addressed as "em"."""
         category = self.tiering.confirm(message, audience).category
         adult = audience in ("parent", "teacher")
         label = self.ui.check_button_adult if adult else self.ui.check_button_child
-        return replace(reply, parts=(*reply.parts, self.ui.check_line), check=True, tier="check",
+        line = self.ui.check_line_adult if adult else self.ui.check_line
+        return replace(reply, parts=(*reply.parts, line), check=True, tier="check",
                        check_button=CheckButton(label, category))
 
     def _plain(self, message: Normalised, hits: list[Hit], confidence: str, score: float,
