@@ -17,6 +17,7 @@ from bot.core.example_check import check_examples
 from bot.core.fitting import FitError
 from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.core.responder import Responder
+from bot.core.triage.net_lint import ambiguous_harm_words
 from bot.core.yamlfile import IssuesError
 from bot.services import build_services, keep_fitted_weights
 
@@ -88,8 +89,9 @@ def _checked_knowledge(args: argparse.Namespace) -> tuple[Settings, KnowledgeBas
 
 
 def knowledge_warnings(responder: Responder) -> list[str]:
-    """What loads but deserves a look: unknown tags, and entry questions that read as a
-    danger story (those messages go to the urgent reply, never to the entry)."""
+    """What loads but deserves a look: unknown tags, entry questions that read as a danger
+    story (those messages go to the urgent reply, never to the entry), and safety-net words
+    that typed without diacritics are mostly another word."""
     kb = responder.kb
     warnings = list(kb.warnings)
     for entry in kb.entries.values():
@@ -101,6 +103,19 @@ def knowledge_warnings(responder: Responder) -> list[str]:
                     f"gặp nguy hiểm và trả lời khẩn cấp trước: nếu đây là câu hỏi thường, viết "
                     f"lại cho rõ là hỏi; lời kể nguy hiểm thuộc về danger.yaml"
                 )
+    staff_texts = [
+        *kb.vocabulary(),
+        *(text for texts in kb.examples.questions.values() for text in texts),
+        *(text for examples in kb.triage_examples
+          for text in (*(e.text for e in (*examples.urgent, *examples.unclear)),
+                       *examples.lookalike, *examples.question, *examples.out_of_scope)),
+    ]
+    for found in ambiguous_harm_words(kb.danger, staff_texts):
+        warnings.append(
+            f"danger.yaml: safety_net: words: {found.category}: từ '{found.word}' khi gõ không "
+            f"dấu thường là '{found.usual}' (từ này chỉ chiếm {found.share:.0%}): bot sẽ báo "
+            f"khẩn cấp nhầm; hãy ghi thành cụm từ (ví dụ 'cứa tay', 'bị trói')"
+        )
     return warnings
 
 

@@ -1,6 +1,7 @@
 """The validator: every kind of mistake a staff member can make is named by file, line and field."""
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,26 @@ def test_broken_side_file_is_named(kb_dir):
         load_knowledge(kb_dir)
     issues = info.value.issues
     assert any(i.startswith(f"{kb_dir / 'hotlines.yaml'}:2: hotlines.0.number:") for i in issues)
+
+
+def test_kb_check_warns_of_a_net_word_that_typed_without_diacritics_is_another_word() -> None:
+    """"cứa" (cut) in the safety net fired the suicide-crisis reply on "sim cua tui" (của):
+    staff are told which word, what it usually is, and what to write instead."""
+    from bot.__main__ import knowledge_warnings
+    from bot.core.responder import Responder
+    from bot.core.triage.net_lint import ambiguous_harm_words
+
+    kb = load_knowledge(BUNDLED)
+    assert not [w for w in knowledge_warnings(Responder(kb)) if "safety_net" in w]
+    net = kb.danger.safety_net
+    assert net is not None
+    words = {**net.words, "self_harm": [*net.words["self_harm"], "cứa"],
+             "physical_violence": [*net.words["physical_violence"], "trói"]}
+    danger = kb.danger.model_copy(update={"safety_net": net.model_copy(update={"words": words})})
+    found = {(f.category, f.word, f.usual) for f in ambiguous_harm_words(danger, kb.vocabulary())}
+    assert ("self_harm", "cứa", "của") in found
+    warnings = [w for w in knowledge_warnings(Responder(replace(kb, danger=danger)))
+                if "safety_net" in w]
+    assert len(warnings) == 2, warnings
+    assert "danger.yaml: safety_net: words: self_harm: từ 'cứa'" in warnings[1] + warnings[0]
+    assert any("từ 'trói' khi gõ không dấu thường là 'trời'" in w for w in warnings), warnings
