@@ -67,6 +67,17 @@ def test_check_line_and_button_are_worded_for_the_reader(responder: Responder) -
     assert child.check_button.label == ui.check_button_child
 
 
+def test_check_line_under_a_fallback_is_the_only_mention_of_111(responder: Responder) -> None:
+    """A doubtful message nothing in the knowledge base answers: the reader sees 111 once
+    (the check line), not once in the fallback and again below it."""
+    reply = responder.respond("e ko muốn về nhà chút nào")
+    assert reply.check and reply.band == "fallback"
+    assert reply.text.count("111") == 1
+    assert reply.parts == (responder.ui.fallback_checked, responder.ui.check_line)
+    plain = responder.respond("giá vàng hôm nay bao nhiêu")
+    assert not plain.check and "111" in plain.text  # a plain fallback still names 111
+
+
 def test_invisible_characters_do_not_hide_danger(responder: Responder) -> None:
     plain = responder.respond("bố đánh em chảy máu")
     hidden = responder.respond("bố\u200b đá\u00adnh em chảy\u202e máu")

@@ -175,6 +175,7 @@ class UiTexts(_Strict):
     topic_empty: Text
     did_you_mean: Text
     fallback: Text
+    fallback_checked: Text  # the fallback under a check line: 111 is said once
     related_label: Text
     feedback_helpful: Text
     feedback_not_helpful: Text

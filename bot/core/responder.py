@@ -203,7 +203,8 @@ class Responder:
         adult = audience in ("parent", "teacher")
         label = self.ui.check_button_adult if adult else self.ui.check_button_child
         line = self.ui.check_line_adult if adult else self.ui.check_line
-        return replace(reply, parts=(*reply.parts, line), check=True, tier="check",
+        parts = (self.ui.fallback_checked,) if reply.band == "fallback" else reply.parts
+        return replace(reply, parts=(*parts, line), check=True, tier="check",
                        check_button=CheckButton(label, category))
 
     def _plain(self, message: Normalised, hits: list[Hit], confidence: str, score: float,
