@@ -9,7 +9,9 @@ bench/triage_authors.py say only that it learnt its own examples. The sealed set
 here.
 
 Per held-out file and overall: urgent-tier recall, urgent-or-check recall, unclear flagged
-(urgent or check), urgent false alarms on look-alikes and on plain questions. `--layers` also
+(urgent or check), and on look-alikes, plain questions and everyday (out-of-scope) messages
+the share given the urgent reply / the check line (both are wrong there: a check line under an
+ordinary message is the most common bad answer). `--layers` also
 lists, for each urgent false alarm, which layer raised it (rule hit or model alone) and P(danger).
 """
 
@@ -28,7 +30,7 @@ from bot.core.knowledge import KnowledgeBase, load_knowledge  # noqa: E402
 from bot.core.text import Normalised, Normaliser  # noqa: E402
 from bot.core.triage import ModelText, Tiering, Triage, TriageModel, training_data  # noqa: E402
 
-GROUPS = ("urgent", "unclear", "lookalike", "question")
+GROUPS = ("urgent", "unclear", "lookalike", "question", "out_of_scope")
 
 
 @dataclass
@@ -57,12 +59,15 @@ class Tally:
         urgent, n_urgent = self.rate("urgent", ("urgent",))
         either, _ = self.rate("urgent", ("urgent", "check"))
         unclear, n_unclear = self.rate("unclear", ("urgent", "check"))
-        fa_look, n_look = self.rate("lookalike", ("urgent",))
-        fa_question, n_question = self.rate("question", ("urgent",))
+        wrong = []
+        for group, label in (("lookalike", "look"), ("question", "question"),
+                             ("out_of_scope", "everyday")):
+            fa, n = self.rate(group, ("urgent",))
+            checked, _ = self.rate(group, ("check",))
+            wrong.append(f"{label} U {fa:5.1%} C {checked:5.1%} (n={n:4})")
         return (
-            f"{name:38} urgent {urgent:6.1%} or-check {either:6.1%} (n={n_urgent:4}) "
-            f"unclear {unclear:6.1%} (n={n_unclear:3}) FA look {fa_look:5.1%} (n={n_look:4}) "
-            f"FA question {fa_question:4.1%} (n={n_question:4})"
+            f"{name:34} urgent {urgent:6.1%} or-check {either:6.1%} (n={n_urgent:4}) "
+            f"unclear {unclear:6.1%} (n={n_unclear:3}) | " + " | ".join(wrong)
         )
 
 
@@ -100,7 +105,7 @@ def held_out(kb: KnowledgeBase, names: list[str]) -> tuple[dict[str, Tally], flo
                 message = norm(text)
                 _, tier = tiering.assess(message, None)
                 tally.tiers[group][tier] += 1
-                if group in ("lookalike", "question") and tier == "urgent":
+                if group in ("lookalike", "question", "out_of_scope") and tier == "urgent":
                     rule = triage.assess(message) is not None
                     danger, _ = model.scores(model_text(message))
                     layer = "rule" if rule else "model"
