@@ -80,7 +80,8 @@ class ExampleSet(BaseModel):
 FIT_SETTINGS = (
     "tfidf char_wb 2-5 min_df=2 sublinear float32 + word 1-2 \\b\\w+\\b sublinear float32;"
     " binary LR C=10 balanced liblinear dual seed 0 sample weights; + phrase model: word 1-3"
-    " sublinear float32, binary LR same settings, P averaged; kinds one-vs-rest LR, same settings"
+    " sublinear float32, binary LR same settings, P averaged; kinds one-vs-rest LR, same settings;"
+    " per-term arrays stored float32"
 )
 # random_state: liblinear's dual solver visits the examples in a shuffled order; unseeded, two
 # fits of the same examples differed by ~3e-6 in P(danger). Seeded: same examples, same weights.
@@ -108,37 +109,42 @@ class TriageWeights:
     phrase model (a second binary model over word 1-3-grams): vocabulary, idf, weights, bias."""
 
     char_terms: list[str]
-    char_idf: np.ndarray  # float64
+    # per-term arrays: float64 from a fit, float32 once stored and read (`arrays`)
+    char_idf: np.ndarray
     word_terms: list[str]
-    word_idf: np.ndarray  # float64
-    weights: np.ndarray  # P(danger) weights over char then word columns, float64
+    word_idf: np.ndarray
+    weights: np.ndarray  # P(danger) weights over char then word columns
     bias: float
     kinds: list[str]
-    kind_weights: np.ndarray  # columns x kinds, float64
+    kind_weights: np.ndarray  # columns x kinds
     kind_bias: np.ndarray  # kinds, float64
     phrase_terms: list[str]
-    phrase_idf: np.ndarray  # float64
-    phrase_weights: np.ndarray  # float64
+    phrase_idf: np.ndarray
+    phrase_weights: np.ndarray
     phrase_bias: float
 
     def arrays(self) -> Arrays:
+        # The per-term arrays are stored in single precision, as `_AppliedTfidf` applies
+        # them: a start then never holds float64 copies next to the float32 ones (the kind
+        # weights alone were 4 MB of the bot's peak memory).
+        single = np.float32
         return {
             "char_terms": pack_texts(self.char_terms),
             "char_count": np.array([len(self.char_terms)]),
-            "char_idf": self.char_idf,
+            "char_idf": self.char_idf.astype(single),
             "word_terms": pack_texts(self.word_terms),
             "word_count": np.array([len(self.word_terms)]),
-            "word_idf": self.word_idf,
-            "weights": self.weights,
+            "word_idf": self.word_idf.astype(single),
+            "weights": self.weights.astype(single),
             "bias": np.array([self.bias]),
             "kinds": pack_texts(self.kinds),
             "kind_count": np.array([len(self.kinds)]),
-            "kind_weights": self.kind_weights,
+            "kind_weights": self.kind_weights.astype(single),
             "kind_bias": self.kind_bias,
             "phrase_terms": pack_texts(self.phrase_terms),
             "phrase_count": np.array([len(self.phrase_terms)]),
-            "phrase_idf": self.phrase_idf,
-            "phrase_weights": self.phrase_weights,
+            "phrase_idf": self.phrase_idf.astype(single),
+            "phrase_weights": self.phrase_weights.astype(single),
             "phrase_bias": np.array([self.phrase_bias]),
         }
 
@@ -146,17 +152,17 @@ class TriageWeights:
     def read(cls, arrays: Arrays) -> TriageWeights:
         return cls(
             char_terms=unpack_texts(arrays["char_terms"], int(arrays["char_count"][0])),
-            char_idf=np.asarray(arrays["char_idf"], dtype=np.float64),
+            char_idf=np.asarray(arrays["char_idf"]),
             word_terms=unpack_texts(arrays["word_terms"], int(arrays["word_count"][0])),
-            word_idf=np.asarray(arrays["word_idf"], dtype=np.float64),
-            weights=np.asarray(arrays["weights"], dtype=np.float64),
+            word_idf=np.asarray(arrays["word_idf"]),
+            weights=np.asarray(arrays["weights"]),
             bias=float(arrays["bias"][0]),
             kinds=unpack_texts(arrays["kinds"], int(arrays["kind_count"][0])),
-            kind_weights=np.asarray(arrays["kind_weights"], dtype=np.float64),
+            kind_weights=np.asarray(arrays["kind_weights"]),
             kind_bias=np.asarray(arrays["kind_bias"], dtype=np.float64),
             phrase_terms=unpack_texts(arrays["phrase_terms"], int(arrays["phrase_count"][0])),
-            phrase_idf=np.asarray(arrays["phrase_idf"], dtype=np.float64),
-            phrase_weights=np.asarray(arrays["phrase_weights"], dtype=np.float64),
+            phrase_idf=np.asarray(arrays["phrase_idf"]),
+            phrase_weights=np.asarray(arrays["phrase_weights"]),
             phrase_bias=float(arrays["phrase_bias"][0]),
         )
 
@@ -266,8 +272,8 @@ class _AppliedTfidf:
         # add up in float64.
         self._idf = np.concatenate([p.idf for p in parts]).astype(np.float32)
         self._weights = np.concatenate([p.weights for p in parts]).astype(np.float32)
-        self._part_of = np.concatenate(
-            [np.full(len(p.terms), i, dtype=np.intp) for i, p in enumerate(parts)]
+        self._part_of = np.concatenate(  # int8: three parts; 1.1 MB less than intp
+            [np.full(len(p.terms), i, dtype=np.int8) for i, p in enumerate(parts)]
         )
         # kind weights only for the leading parts that have them (columns in part order)
         with_kinds = [p.kinds for p in parts if p.kinds.shape[1]]
