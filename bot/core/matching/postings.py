@@ -69,7 +69,7 @@ class Postings:
         sparse[order] = 0
         # CSR: each feature's postings follow the previous feature's, so the sparse features'
         # postings are picked with one mask (index arrays of every posting cost the bot's
-        # start ~15 MB of peak memory at x1)
+        # start ~10 MB of peak memory at x1)
         take = np.repeat(self.dense_row < 0, lengths)
         first, last = int(indptr[0]), int(indptr[-1])
         self.questions = questions[first:last][take].astype(np.int32)
