@@ -1,6 +1,6 @@
 """Privacy figures: leaks left by redaction on the privacy sets, and words masked by mistake.
 
-    .venv/bin/python bench/privacy.py [--show N]
+    .venv/bin/python bench/privacy.py [--show N] [--set FILE ...]
 
 Sets: tests/data/privacy/dev.yaml (written for CI; tuned on) and tests/data/sealed/privacy.yaml
 (sealed: written by another author, never tuned on, only measured). A leak is any readable piece
@@ -33,11 +33,14 @@ _WORD_RE = re.compile(r"\w+")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", type=int, default=5, help="leaks to print per set")
+    parser.add_argument("--set", action="append", default=[], type=Path, metavar="FILE",
+                        help="also measure this set (a new author's, before tuning on it)")
     args = parser.parse_args()
     kb = load_knowledge(ROOT / "knowledge")
     redactor = Redactor(kb.privacy, kb.vocabulary())
     auditor = LeakAuditor(redactor, kb.vocabulary())
-    for name, path in SETS.items():
+    sets = {**SETS, **{path.name: path.resolve() for path in args.set}}
+    for name, path in sets.items():
         if not path.exists():
             print(f"{name}: {path.relative_to(ROOT)} absent")
             continue
