@@ -106,9 +106,7 @@ def knowledge_warnings(responder: Responder) -> list[str]:
     staff_texts = [
         *kb.vocabulary(),
         *(text for texts in kb.examples.questions.values() for text in texts),
-        *(text for examples in kb.triage_examples
-          for text in (*(e.text for e in (*examples.urgent, *examples.unclear)),
-                       *examples.lookalike, *examples.question, *examples.out_of_scope)),
+        *(text for examples in kb.triage_examples for text in examples.texts()),
     ]
     for found in ambiguous_harm_words(kb.danger, staff_texts):
         warnings.append(

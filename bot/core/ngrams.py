@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.core.onemessage import memo
+from bot.core.onemessage import once
 
 WORD_PATTERN = r"(?u)\b\w+\b"  # one letter counts as a word (Vietnamese has many)
 _WHITE_SPACES = re.compile(r"\s\s+")
@@ -24,14 +24,7 @@ def _shared(name: str, analyse: Callable[[str], list[str]]) -> Callable[[str], l
     text); callers must not change the lists they get."""
 
     def shared(text: str) -> list[str]:
-        kept = memo()
-        if kept is None:
-            return analyse(text)
-        key = ("ngrams", name, text)
-        grams: list[str] | None = kept.get(key)
-        if grams is None:
-            grams = kept[key] = analyse(text)
-        return grams
+        return once(("ngrams", name, text), lambda: analyse(text))
 
     return shared
 

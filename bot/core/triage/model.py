@@ -75,6 +75,11 @@ class ExampleSet(BaseModel):
     question: list[str] = Field(default_factory=list)
     out_of_scope: list[str] = Field(default_factory=list)
 
+    def texts(self) -> list[str]:
+        """Every message of the file, whatever its list."""
+        return [*(e.text for e in (*self.urgent, *self.unclear)), *self.lookalike,
+                *self.question, *self.out_of_scope]
+
 
 # Everything the fit depends on besides the data: a change here refits (bot.core.fitting).
 FIT_SETTINGS = (

@@ -56,14 +56,8 @@ class Triage:
         """The emergency this message discloses, or None. Runs before any matching.
         Worked out once per message (`bot.core.onemessage`): a check-tier reply asks again
         for the danger its button confirms."""
-        kept = onemessage.memo()
-        if kept is None:
-            return self._assess(message)
-        key = ("triage rules", id(self), message)
-        if key not in kept:
-            kept[key] = self._assess(message)
-        found: UrgentMatch | None = kept[key]
-        return found
+        return onemessage.once(("triage rules", id(self), message),
+                               lambda: self._assess(message))
 
     def _assess(self, message: Normalised) -> UrgentMatch | None:
         plan = self._plan

@@ -55,14 +55,8 @@ class Tiering:
     def _scores(self, message: Normalised) -> tuple[float, str]:
         """The model's P(danger) and kind, worked out once per message (`onemessage`): a
         check-tier reply asks again for the kind its button confirms."""
-        kept = onemessage.memo()
-        if kept is None:
-            return self.model.scores(self.model_text(message))
-        key = ("triage model", id(self), message)
-        found: tuple[float, str] | None = kept.get(key)
-        if found is None:
-            found = kept[key] = self.model.scores(self.model_text(message))
-        return found
+        return onemessage.once(("triage model", id(self), message),
+                               lambda: self.model.scores(self.model_text(message)))
 
     def _rule_at(self, category_id: str) -> float:
         category = self.danger.categories.get(category_id)
