@@ -12,12 +12,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
 
 import phonenumbers
 
 from bot.privacy.lists import PrivacyLists, fold_word
 from bot.privacy.patterns import SHAPES
+from bot.privacy.tokens import (
+    TOKEN_RE,
+    Tok,
+    Words,
+    fold_char,
+    label_span,
+    latin,
+    render,
+    word_matches,
+)
 
 PHONE = "[SĐT]"
 NUMBER = "[SỐ]"
@@ -27,7 +36,6 @@ SCHOOL = "[TRƯỜNG]"
 CODE = "[MÃ]"
 DATE_TOKEN = "[NGÀY]"
 
-_TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 _DIGIT_JOINERS = set(".-()+/_,*–—·•")
 _HANDLE_JOINERS = set("._-")
 _MONEY_AFTER = {
@@ -45,51 +53,17 @@ _INVISIBLE_RE = re.compile(
 )
 
 
-class _Tok:
-    __slots__ = ("start", "end", "text", "lower", "folded", "plain", "word", "cap", "upper")
-
-    def __init__(self, match: re.Match[str]) -> None:
-        self.start, self.end = match.span()
-        self.text = match.group()
-        self.lower = self.text.lower()
-        self.folded = fold_word(self.text)
-        self.plain = self.folded == self.lower  # typed without diacritics
-        self.word = self.text[0].isalpha() or self.text[0] == "_" or self.text[0].isdigit()
-        self.cap = self.text[0].isupper()
-        self.upper = len(self.text) > 1 and self.text.isupper()
-
-
-class _Words:
-    """A word list compared the way the user typed: exactly when the token has diacritics
-    ("thị" is a name, "thì" is not), without them when it has none ("thi" may be either)."""
-
-    def __init__(self, words: Iterable[str]) -> None:
-        self.accented = frozenset(words)
-        self.folded = frozenset(fold_word(w) for w in self.accented)
-        self.plain = frozenset(w for w in self.accented if fold_word(w) == w)
-
-    def __contains__(self, tok: object) -> bool:
-        assert isinstance(tok, _Tok)
-        if tok.plain:
-            return tok.folded in self.folded
-        return tok.lower in self.accented
-
-
-def _word_matches(tok: _Tok, word: str, folded: str) -> bool:
-    return tok.folded == folded if tok.plain else tok.lower == word
-
-
 class Redactor:
     """Replaces personal data with tokens such as [SĐT], [TÊN], [ĐỊA CHỈ]; see module doc."""
 
     def __init__(self, lists: PrivacyLists, vocabulary: Iterable[str] = ()) -> None:
         self.lists = lists
         self._letters = str.maketrans(lists.lookalike_letters)
-        self._surnames = _Words(lists.surnames)
-        self._given = _Words(lists.given_names)
-        self._address = _Words(lists.address_terms)
-        self._stop = _Words(lists.stop_words)
-        self._acronyms = _Words(lists.acronyms)
+        self._surnames = Words(lists.surnames)
+        self._given = Words(lists.given_names)
+        self._address = Words(lists.address_terms)
+        self._stop = Words(lists.stop_words)
+        self._acronyms = Words(lists.acronyms)
         self._public = set(lists.public_numbers)
         self._digit_words = dict(lists.digit_words)
         self._digit_letters = dict(lists.digit_letters)
@@ -114,7 +88,7 @@ class Redactor:
             ("id", lists.id_triggers),
         ):
             for phrase in phrases:
-                pairs = tuple((w, fold_word(w)) for w in _TOKEN_RE.findall(phrase))
+                pairs = tuple((w, fold_word(w)) for w in TOKEN_RE.findall(phrase))
                 self._phrases.setdefault(pairs[0][1], []).append((pairs, kind))
         for candidates in self._phrases.values():
             candidates.sort(key=lambda item: -len(item[0]))  # longest phrase wins
@@ -134,23 +108,23 @@ class Redactor:
     def redact(self, text: str) -> str:
         """The prepared text with every piece of personal data replaced by a token."""
         text, mapped = self._prepare(text or "")
-        folded = "".join(_fold_char(c) for c in text)
-        toks = [_Tok(m) for m in _TOKEN_RE.finditer(text)]
+        folded = "".join(fold_char(c) for c in text)
+        toks = [Tok(m) for m in TOKEN_RE.finditer(text)]
         labels: list[str | None] = [None] * len(toks)
         for index in mapped:  # "Нguyễn" typed with a Cyrillic letter: a disguised word
-            _label_span(toks, labels, index, index + 1, NAME)
+            label_span(toks, labels, index, index + 1, NAME)
         for pattern, label in SHAPES:
             for match in pattern.finditer(folded):
-                _label_span(toks, labels, match.start(), match.end(), label)
+                label_span(toks, labels, match.start(), match.end(), label)
         self._digit_runs(toks, labels)
         self._codes_and_scripts(toks, labels)
         self._spelled_out(toks, labels)
         self._contexts(toks, labels)
         self._free_names(toks, labels)
-        return _render(text, toks, labels)
+        return render(text, toks, labels)
 
     # --- rules ------------------------------------------------------------------------------
-    def _digit_value(self, tok: _Tok, in_run: bool) -> str | None:
+    def _digit_value(self, tok: Tok, in_run: bool) -> str | None:
         """Digits a token stands for, or None when it cannot be part of a number."""
         if tok.text.isdigit():
             return tok.text
@@ -163,7 +137,7 @@ class Redactor:
                 return mapped
         return None
 
-    def _digit_runs(self, toks: list[_Tok], labels: list[str | None]) -> None:
+    def _digit_runs(self, toks: list[Tok], labels: list[str | None]) -> None:
         i = 0
         while i < len(toks):
             if labels[i] or self._digit_value(toks[i], in_run=True) is None:
@@ -191,10 +165,10 @@ class Redactor:
                 continue
             if len(digits) >= 6 and not self._public_or_prose(toks, run, digits):
                 label = PHONE if _is_phone(digits, toks, run) else NUMBER
-                _label_span(toks, labels, toks[run[0]].start, toks[run[-1]].end, label)
+                label_span(toks, labels, toks[run[0]].start, toks[run[-1]].end, label)
             i = max(j, i + 1)
 
-    def _public_or_prose(self, toks: list[_Tok], run: list[int], digits: str) -> bool:
+    def _public_or_prose(self, toks: list[Tok], run: list[int], digits: str) -> bool:
         """Hotlines, money, law numbers and year ranges are not personal."""
         if digits in self._public or (digits.startswith(("1800", "1900")) and len(digits) <= 10):
             return True
@@ -209,12 +183,12 @@ class Redactor:
             return True  # Nghị quyết 121/2020/QH14
         return bool(parts) and all(_YEAR_RE.match(p) for p in parts)  # 2021-2030
 
-    def _codes_and_scripts(self, toks: list[_Tok], labels: list[str | None]) -> None:
+    def _codes_and_scripts(self, toks: list[Tok], labels: list[str | None]) -> None:
         for k, tok in enumerate(toks):
             if labels[k] or not tok.word:
                 continue
             if tok.text.isalpha():  # letters only: no code, no user_name; maybe another script
-                if not tok.text.isascii() and not all(map(_latin, tok.text)):
+                if not tok.text.isascii() and not all(map(latin, tok.text)):
                     labels[k] = NAME
                 continue
             digits = sum(c.isdigit() for c in tok.text)
@@ -223,10 +197,10 @@ class Redactor:
                 labels[k] = CODE
             elif "_" in tok.text.strip("_"):
                 labels[k] = NAME  # user_names
-            elif any(c.isalpha() and not _latin(c) for c in tok.text):
+            elif any(c.isalpha() and not latin(c) for c in tok.text):
                 labels[k] = NAME  # a name written in another script
 
-    def _class_name(self, toks: list[_Tok], labels: list[str | None], k: int) -> None:
+    def _class_name(self, toks: list[Tok], labels: list[str | None], k: int) -> None:
         """"lớp 7A", "lớp Chồi 2", "lớp 11 chuyên Anh": a class that names a group of pupils;
         a bare grade ("lớp 7") stays, it says only an age."""
         end = k
@@ -237,9 +211,9 @@ class Redactor:
             named = named or toks[end].cap or bool(_CLASS_CODE_RE.match(toks[end].folded))
             end += 1
         if named:
-            _label_span(toks, labels, toks[k].start, toks[end - 1].end, CODE)
+            label_span(toks, labels, toks[k].start, toks[end - 1].end, CODE)
 
-    def _spelled_out(self, toks: list[_Tok], labels: list[str | None]) -> None:
+    def _spelled_out(self, toks: list[Tok], labels: list[str | None]) -> None:
         """"T r ư ơ n g", "N.g.u.y.e.n", "h o a n g . m y": a word written letter by letter."""
         k = 0
         while k < len(toks):
@@ -252,20 +226,20 @@ class Redactor:
                 singles += toks[j].word
                 j += 1
             if singles >= 4:
-                _label_span(toks, labels, toks[k].start, toks[j - 1].end, NAME)
+                label_span(toks, labels, toks[k].start, toks[j - 1].end, NAME)
             k = max(j, k + 1)
 
-    def _match_phrase(self, toks: list[_Tok], k: int) -> tuple[int, str] | None:
+    def _match_phrase(self, toks: list[Tok], k: int) -> tuple[int, str] | None:
         for words, kind in self._phrases.get(toks[k].folded, ()):
             end = k + len(words)
             if end <= len(toks) and all(
-                _word_matches(toks[k + n], w, f) for n, (w, f) in enumerate(words)
+                word_matches(toks[k + n], w, f) for n, (w, f) in enumerate(words)
             ):
                 return end, kind
         return None
 
     def _name_like(
-        self, toks: list[_Tok], k: int, strict: bool = False, in_run: bool = False
+        self, toks: list[Tok], k: int, strict: bool = False, in_run: bool = False
     ) -> bool:
         """Could token k be (part of) a name? Capitalised, a known name, or no common word.
 
@@ -288,7 +262,7 @@ class Redactor:
         return not strict and tok.folded not in self._vocab and tok not in self._stop
 
     def _mask_run(
-        self, toks: list[_Tok], labels: list[str | None], k: int, label: str, most: int,
+        self, toks: list[Tok], labels: list[str | None], k: int, label: str, most: int,
         *, any_word: bool = False,
     ) -> int:
         """Mask up to `most` name-like tokens from k (handles joined by . _ - stay whole)."""
@@ -315,10 +289,10 @@ class Redactor:
             count += 1
             k += 1
         if k > first:
-            _label_span(toks, labels, toks[first].start, toks[k - 1].end, label)
+            label_span(toks, labels, toks[first].start, toks[k - 1].end, label)
         return k
 
-    def _contexts(self, toks: list[_Tok], labels: list[str | None]) -> None:
+    def _contexts(self, toks: list[Tok], labels: list[str | None]) -> None:
         k = 0
         while k < len(toks):
             tok = toks[k]
@@ -348,7 +322,7 @@ class Redactor:
                 self._class_name(toks, labels, k + 1)
             k += 1
 
-    def _after_phrase(self, toks: list[_Tok], labels: list[str | None], k: int, kind: str) -> int:
+    def _after_phrase(self, toks: list[Tok], labels: list[str | None], k: int, kind: str) -> int:
         # Skip connectors: "tên zalo của nó là: ..."
         skipped = 0
         while k < len(toks) and skipped < 6:
@@ -388,7 +362,7 @@ class Redactor:
                     or toks[end].text in "/-.,"
                 ):
                     end += 1
-                _label_span(toks, labels, toks[k].start, toks[end - 1].end, DATE_TOKEN)
+                label_span(toks, labels, toks[k].start, toks[end - 1].end, DATE_TOKEN)
                 return end
             return k
         # id
@@ -396,7 +370,7 @@ class Redactor:
             return self._mask_run(toks, labels, k, CODE, 4)
         return k
 
-    def _free_names(self, toks: list[_Tok], labels: list[str | None]) -> None:
+    def _free_names(self, toks: list[Tok], labels: list[str | None]) -> None:
         """Capitalised words mid-sentence that are no common word, and SHOUTED unknown words."""
         for k, tok in enumerate(toks):
             if labels[k] or not tok.word or not tok.cap or any(c.isdigit() for c in tok.text):
@@ -434,23 +408,7 @@ _SELF = {"em", "toi", "minh", "tui", "to", "tao", "chau", "con", "be", "no", "ba
 _CONNECTORS = {"la", "cua", "no", "em", "toi", "minh", "tui", "nguoi", "ten", "do", "ay", "la:"}
 
 
-# Per-character caches: one character says nothing about anyone, and a message's characters
-# come from a few alphabets, so these stay small (bounded all the same).
-@lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    folded = fold_word(char)
-    return folded if len(folded) == 1 else char.lower()[:1] or char
-
-
-@lru_cache(maxsize=4096)
-def _latin(char: str) -> bool:
-    try:
-        return unicodedata.name(char).startswith("LATIN")
-    except ValueError:
-        return False
-
-
-def _is_phone(digits: str, toks: list[_Tok], run: list[int]) -> bool:
+def _is_phone(digits: str, toks: list[Tok], run: list[int]) -> bool:
     raw = "".join(toks[k].text for k in range(run[0], run[-1] + 1))
     candidate = ("+" + digits) if raw.lstrip("(").startswith("+") else digits
     try:
@@ -458,42 +416,3 @@ def _is_phone(digits: str, toks: list[_Tok], run: list[int]) -> bool:
     except phonenumbers.NumberParseException:
         return False
     return bool(phonenumbers.is_valid_number(number))
-
-
-def _label_span(
-    toks: list[_Tok], labels: list[str | None], start: int, end: int, label: str
-) -> None:
-    """Label every unlabelled token overlapping [start, end) (tokens are sorted by start)."""
-    lo, hi = 0, len(toks)
-    while lo < hi:  # first token ending after `start`
-        mid = (lo + hi) // 2
-        if toks[mid].end <= start:
-            lo = mid + 1
-        else:
-            hi = mid
-    k = lo
-    while k < len(toks) and toks[k].start < end:
-        if labels[k] is None:
-            labels[k] = label
-        k += 1
-
-
-def _render(text: str, toks: list[_Tok], labels: list[str | None]) -> str:
-    """Each run of tokens with one label (and what lies between them) becomes that label."""
-    out: list[str] = []
-    pos = 0
-    k = 0
-    while k < len(toks):
-        label = labels[k]
-        if label is None:
-            k += 1
-            continue
-        j = k
-        while j + 1 < len(toks) and labels[j + 1] == label:
-            j += 1
-        out.append(text[pos : toks[k].start])
-        out.append(label)
-        pos = toks[j].end
-        k = j + 1
-    out.append(text[pos:])
-    return "".join(out)

@@ -1,0 +1,107 @@
+"""A message's tokens for redaction, the word lists compared with them, and the masked text.
+
+Kept apart from the rules (bot.privacy.redactor) so each file holds one job: here how a message
+is cut and put back together, there which tokens are personal data.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+from bot.privacy.lists import fold_word
+
+# A word or one other visible character.
+TOKEN_RE = re.compile(r"\w+|[^\w\s]")
+
+
+class Tok:
+    __slots__ = ("start", "end", "text", "lower", "folded", "plain", "word", "cap", "upper")
+
+    def __init__(self, match: re.Match[str]) -> None:
+        self.start, self.end = match.span()
+        self.text = match.group()
+        self.lower = self.text.lower()
+        self.folded = fold_word(self.text)
+        self.plain = self.folded == self.lower  # typed without diacritics
+        self.word = self.text[0].isalpha() or self.text[0] == "_" or self.text[0].isdigit()
+        self.cap = self.text[0].isupper()
+        self.upper = len(self.text) > 1 and self.text.isupper()
+
+
+class Words:
+    """A word list compared the way the user typed: exactly when the token has diacritics
+    ("thị" is a name, "thì" is not), without them when it has none ("thi" may be either)."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.accented = frozenset(words)
+        self.folded = frozenset(fold_word(w) for w in self.accented)
+        self.plain = frozenset(w for w in self.accented if fold_word(w) == w)
+
+    def __contains__(self, tok: object) -> bool:
+        assert isinstance(tok, Tok)
+        if tok.plain:
+            return tok.folded in self.folded
+        return tok.lower in self.accented
+
+
+def word_matches(tok: Tok, word: str, folded: str) -> bool:
+    return tok.folded == folded if tok.plain else tok.lower == word
+
+
+# Per-character caches: one character says nothing about anyone, and a message's characters
+# come from a few alphabets, so these stay small (bounded all the same).
+@lru_cache(maxsize=4096)
+def fold_char(char: str) -> str:
+    folded = fold_word(char)
+    return folded if len(folded) == 1 else char.lower()[:1] or char
+
+
+@lru_cache(maxsize=4096)
+def latin(char: str) -> bool:
+    try:
+        return unicodedata.name(char).startswith("LATIN")
+    except ValueError:
+        return False
+
+
+
+def label_span(
+    toks: list[Tok], labels: list[str | None], start: int, end: int, label: str
+) -> None:
+    """Label every unlabelled token overlapping [start, end) (tokens are sorted by start)."""
+    lo, hi = 0, len(toks)
+    while lo < hi:  # first token ending after `start`
+        mid = (lo + hi) // 2
+        if toks[mid].end <= start:
+            lo = mid + 1
+        else:
+            hi = mid
+    k = lo
+    while k < len(toks) and toks[k].start < end:
+        if labels[k] is None:
+            labels[k] = label
+        k += 1
+
+
+def render(text: str, toks: list[Tok], labels: list[str | None]) -> str:
+    """Each run of tokens with one label (and what lies between them) becomes that label."""
+    out: list[str] = []
+    pos = 0
+    k = 0
+    while k < len(toks):
+        label = labels[k]
+        if label is None:
+            k += 1
+            continue
+        j = k
+        while j + 1 < len(toks) and labels[j + 1] == label:
+            j += 1
+        out.append(text[pos : toks[k].start])
+        out.append(label)
+        pos = toks[j].end
+        k = j + 1
+    out.append(text[pos:])
+    return "".join(out)
