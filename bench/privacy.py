@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/privacy.py [--show N] [--set FILE ...]
 
-Sets: tests/data/privacy/dev.yaml (written for CI; tuned on) and tests/data/sealed/privacy.yaml
-(sealed: written by another author, never tuned on, only measured). A leak is any readable piece
+Sets: tests/data/privacy/dev.yaml (written for CI; tuned on), the later authors' sets (rounds 8
+and 9: measured as delivered, then tuned on; their first figures are in each file's header), and
+tests/data/sealed/privacy.yaml and privacy_round10.yaml (sealed: written by other authors, never
+tuned on, only measured: their leaks are counted, never printed). A leak is any readable piece
 of a listed secret (five digits in a row of a number, two words of a name side by side, or a
 distinctive word). The end-to-end check through the running bot is tests/test_privacy_e2e.py.
 """
@@ -26,6 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SETS = {
     "dev (CI, tuned)": ROOT / "tests/data/privacy/dev.yaml",
     "sealed": ROOT / "tests/data/sealed/privacy.yaml",
+    "sealed (round 10)": ROOT / "tests/data/sealed/privacy_round10.yaml",
+    "round 8 (tuned)": ROOT / "tests/data/privacy/round8_fresh.yaml",
+    "round 9 A (tuned)": ROOT / "tests/data/privacy/round9_a.yaml",
+    "round 9 B (tuned)": ROOT / "tests/data/privacy/round9_b.yaml",
 }
 _WORD_RE = re.compile(r"\w+")
 
@@ -37,7 +43,7 @@ def main() -> None:
                         help="also measure this set (a new author's, before tuning on it)")
     args = parser.parse_args()
     kb = load_knowledge(ROOT / "knowledge")
-    redactor = Redactor(kb.privacy, kb.vocabulary())
+    redactor = Redactor(kb.privacy, kb.redaction_vocabulary())
     auditor = LeakAuditor(redactor, kb.vocabulary())
     sets = {**SETS, **{path.name: path.resolve() for path in args.set}}
     for name, path in sets.items():

@@ -50,6 +50,20 @@ MUST_REDACT = [
     ("te\u0302n em la\u0300 Lan", "Lan", "[TÊN]"),
     # dates of birth
     ("em sinh ngày 12/05/2012", "12/05/2012", "[NGÀY]"),
+    # a name that opens the message with no cue, an Ê Đê name with its apostrophe, and the
+    # family name before it
+    ("Páo đánh em bằng roi mây", "Páo", "[TÊN]"),
+    ("Ksor H'Yên không đi học 2 tuần rồi", "Ksor", "[TÊN]"),
+    ("Ksor H'Yên không đi học 2 tuần rồi", "Yên", "[TÊN]"),
+    ("bạn em là h'nhi bị đánh", "nhi", "[TÊN]"),
+    # a village named with a place word ("Bến") or a common word ("Da"), typed with or
+    # without diacritics
+    ("nhà em ở xóm Bến, gần sông", "Bến", "[ĐỊA CHỈ]"),
+    ("o xom Ben, thon Vy Da co thang cu bi danh", "Ben", "[ĐỊA CHỈ]"),
+    ("o xom Ben, thon Vy Da co thang cu bi danh", "Da", "[ĐỊA CHỈ]"),
+    # a workplace with its name: the kind of place goes with the name
+    ("mẹ bắt em đi làm thuê ở lò gạch Tư Hùng", "lò gạch", "[ĐỊA CHỈ]"),
+    ("nó làm ở mỏ đá Phja Đén cả ngày", "mỏ đá", "[ĐỊA CHỈ]"),
 ]
 
 
@@ -79,6 +93,11 @@ MUST_KEEP = [
     "Em bị bố đánh",
     "con bị xâm hại thì làm gì",
     "bạn tên gì",
+    # common words that open a message are not names, even those that are also given names
+    "Tổng đài 111 là gì",
+    "Điều 145 nói gì",
+    "Trường học phải làm gì khi học sinh bị bạo lực",
+    "Hnay e bị đánh",
     "",
 ]
 

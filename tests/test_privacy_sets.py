@@ -18,6 +18,9 @@ from bot.privacy.audit import LeakAuditor
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = yaml.safe_load((ROOT / "tests/data/privacy/dev.yaml").read_text(encoding="utf-8"))
+# Later authors' sets (rounds 8 and 9), measured as delivered and then tuned on: a floor, not 100 %.
+LATER_SETS = ("round8_fresh.yaml", "round9_a.yaml", "round9_b.yaml")
+LATER_MOST_LEAKY = 0.07  # share of messages with any leak; 11 of 260 (4.2 %) on 2026-12-06
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +30,7 @@ def kb():
 
 @pytest.fixture(scope="module")
 def redactor(kb) -> Redactor:
-    return Redactor(kb.privacy, kb.vocabulary())
+    return Redactor(kb.privacy, kb.redaction_vocabulary())
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +49,17 @@ def test_no_piece_of_personal_data_survives(item, redactor, auditor):
     out = redactor.redact(item["text"])
     leaks = {secret: found for secret in item["secrets"] if (found := auditor.leaks(secret, out))}
     assert not leaks, out
+
+
+def test_later_authors_messages_rarely_leak(redactor, auditor):
+    """Ethnic-minority names, villages, workplaces, names with no cue, from three authors who
+    wrote before seeing the project: at most LATER_MOST_LEAKY of their messages leak."""
+    items = [item for name in LATER_SETS for item in yaml.safe_load(
+        (ROOT / "tests/data/privacy" / name).read_text(encoding="utf-8"))]
+    leaky = [out for item in items if any(
+        auditor.leaks(secret, out := redactor.redact(item["text"])) for secret in item["secrets"])]
+    assert len(items) >= 250
+    assert len(leaky) / len(items) <= LATER_MOST_LEAKY, leaky
 
 
 def test_staff_questions_keep_nearly_all_their_words(kb, redactor):

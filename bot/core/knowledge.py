@@ -261,6 +261,13 @@ class KnowledgeBase:
         texts += [*self.lexicon.abbreviations.values()]
         return texts
 
+    def redaction_vocabulary(self) -> list[str]:
+        """`vocabulary()` plus teencode and abbreviations as typed ("hnay", "ad", "mk"):
+        redaction masks a capitalised word it does not know at a sentence's start, and these
+        are common words, not names. (Words written in lower case in the example messages
+        were tried too: they let nicknames such as "bi", "tí" through, and leaked more.)"""
+        return [*self.vocabulary(), *self.lexicon.abbreviations, *self.lexicon.ambiguous]
+
 
 M = TypeVar("M", bound=BaseModel)
 

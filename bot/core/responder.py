@@ -129,7 +129,7 @@ class Responder:
         """Personal-data redaction with this knowledge base's privacy lists and vocabulary (so a
         /reload of privacy.yaml applies at once). Built on first use; the edges build it at
         load (`bot.services`), so the first user's message does not pay for it."""
-        return Redactor(self.kb.privacy, self.kb.vocabulary())
+        return Redactor(self.kb.privacy, self.kb.redaction_vocabulary())
 
     # -- the main path -------------------------------------------------------------------
     def respond(self, text: str | None, audience: str | None = None) -> Reply:

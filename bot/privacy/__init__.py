@@ -46,7 +46,7 @@ def default_redactor() -> Redactor:
     from bot.core.knowledge import load_knowledge  # late: the core imports our list schema
 
     kb = load_knowledge(BUNDLED_KNOWLEDGE)
-    return Redactor(kb.privacy, kb.vocabulary())
+    return Redactor(kb.privacy, kb.redaction_vocabulary())
 
 
 def redact(text: str) -> str:

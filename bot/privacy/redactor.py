@@ -13,9 +13,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-import phonenumbers
-
 from bot.privacy.lists import PrivacyLists, fold_word
+from bot.privacy.numbers import NumberRules
 from bot.privacy.patterns import SHAPES
 from bot.privacy.tokens import (
     TOKEN_RE,
@@ -28,22 +27,13 @@ from bot.privacy.tokens import (
     word_matches,
 )
 
-PHONE = "[SĐT]"
-NUMBER = "[SỐ]"
 NAME = "[TÊN]"
 ADDRESS = "[ĐỊA CHỈ]"
 SCHOOL = "[TRƯỜNG]"
 CODE = "[MÃ]"
 DATE_TOKEN = "[NGÀY]"
 
-_DIGIT_JOINERS = set(".-()+/_,*–—·•")
 _HANDLE_JOINERS = set("._-")
-_MONEY_AFTER = {
-    "đ", "đồng", "dong", "vnd", "vnđ", "k", "nghìn", "nghin", "ngàn", "ngan", "triệu", "trieu",
-    "tr", "tỷ", "tỉ", "ty", "usd", "đô", "xu",
-}
-_DOC_SUFFIX_RE = re.compile(r"^(?:qh|nd|qd|tt|kh|ct|nq|ttg|cp|ubnd|bldtbxh|ldtbxh)\d*$")
-_YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
 _CLASS_CODE_RE = re.compile(r"^\d{1,2}[a-z]\d{0,2}$|^[a-z]\d{1,2}$")
 _MAX_CHARS = 20_000
 # Zero-width, joiners, soft hyphen, bidi controls, variation selectors, BOM, word joiners.
@@ -65,18 +55,23 @@ class Redactor:
         self._stop = Words(lists.stop_words)
         self._acronyms = Words(lists.acronyms)
         self._public = set(lists.public_numbers)
-        self._digit_words = dict(lists.digit_words)
-        self._digit_letters = dict(lists.digit_letters)
-        self._number_words = frozenset(self._digit_words) | frozenset(
+        self._numbers = NumberRules(lists)
+        self._number_words = frozenset(lists.digit_words) | frozenset(
             fold_word(w) for w in lists.number_words
         )
         vocab: set[str] = set()
         bigrams: set[tuple[str, str]] = set()
+        typed: set[str] = set()
         for text in vocabulary:
-            words = [fold_word(w) for w in re.findall(r"[^\W\d_]+", text)]
+            found = re.findall(r"[^\W\d_]+", text)
+            typed.update(w.lower() for w in found)
+            words = [fold_word(w) for w in found]
             vocab.update(words)
             bigrams.update(zip(words, words[1:], strict=False))
         self._vocab = frozenset(vocab - self._given.folded - self._surnames.folded)
+        # Every known word as written, names included ("Trường", "Điều"): what a capital at a
+        # sentence's start may be without being a name
+        self._common = Words(typed)
         self._bigrams = frozenset(bigrams)
         self._phrases: dict[str, list[tuple[tuple[tuple[str, str], ...], str]]] = {}
         for kind, phrases in (
@@ -116,7 +111,7 @@ class Redactor:
         for pattern, label in SHAPES:
             for match in pattern.finditer(folded):
                 label_span(toks, labels, match.start(), match.end(), label)
-        self._digit_runs(toks, labels)
+        self._numbers.label(toks, labels)
         self._codes_and_scripts(toks, labels)
         self._spelled_out(toks, labels)
         self._contexts(toks, labels)
@@ -124,65 +119,6 @@ class Redactor:
         return render(text, toks, labels)
 
     # --- rules ------------------------------------------------------------------------------
-    def _digit_value(self, tok: Tok, in_run: bool) -> str | None:
-        """Digits a token stands for, or None when it cannot be part of a number."""
-        if tok.text.isdigit():
-            return tok.text
-        if tok.folded in self._digit_words and in_run:
-            return self._digit_words[tok.folded]
-        if any(c.isdigit() for c in tok.text) and tok.text.isalnum():
-            letters = self._digit_letters
-            mapped = "".join(c if c.isdigit() else letters.get(c, "x") for c in tok.text)
-            if "x" not in mapped:
-                return mapped
-        return None
-
-    def _digit_runs(self, toks: list[Tok], labels: list[str | None]) -> None:
-        i = 0
-        while i < len(toks):
-            if labels[i] or self._digit_value(toks[i], in_run=True) is None:
-                i += 1
-                continue
-            run, digits, real, words = [i], "", 0, 0
-            j = i
-            while j < len(toks):
-                value = self._digit_value(toks[j], in_run=True)
-                if value is not None and not labels[j]:
-                    digits += value
-                    real += sum(c.isdigit() for c in toks[j].text)
-                    words += not toks[j].text[0].isdigit()
-                    run.append(j)
-                    j += 1
-                elif toks[j].text in _DIGIT_JOINERS and j + 1 < len(toks) and (
-                    self._digit_value(toks[j + 1], in_run=True) is not None
-                ):
-                    j += 1
-                else:
-                    break
-            # A lone word that only looks like a digit ("ba", "năm") is prose, not a number.
-            if real == 0 and words < 6:
-                i = max(j, i + 1)
-                continue
-            if len(digits) >= 6 and not self._public_or_prose(toks, run, digits):
-                label = PHONE if _is_phone(digits, toks, run) else NUMBER
-                label_span(toks, labels, toks[run[0]].start, toks[run[-1]].end, label)
-            i = max(j, i + 1)
-
-    def _public_or_prose(self, toks: list[Tok], run: list[int], digits: str) -> bool:
-        """Hotlines, money, law numbers and year ranges are not personal."""
-        if digits in self._public or (digits.startswith(("1800", "1900")) and len(digits) <= 10):
-            return True
-        parts = [toks[k].text for k in run if toks[k].text.isdigit()]
-        if parts and all(p in self._public for p in parts):
-            return True
-        after = run[-1] + 1
-        nxt = toks[after].lower if after < len(toks) else ""
-        if nxt in _MONEY_AFTER:
-            return True
-        if nxt == "/" and after + 1 < len(toks) and _DOC_SUFFIX_RE.match(toks[after + 1].folded):
-            return True  # Nghị quyết 121/2020/QH14
-        return bool(parts) and all(_YEAR_RE.match(p) for p in parts)  # 2021-2030
-
     def _codes_and_scripts(self, toks: list[Tok], labels: list[str | None]) -> None:
         for k, tok in enumerate(toks):
             if labels[k] or not tok.word:
@@ -193,7 +129,8 @@ class Redactor:
                 continue
             digits = sum(c.isdigit() for c in tok.text)
             letters = sum(c.isalpha() for c in tok.text)
-            if digits >= 3 and letters:  # passports, plates, handles with numbers, class codes
+            # passports, plates, handles with numbers ("taolaosu88"), class codes
+            if (digits >= 3 and letters) or (digits >= 2 and letters >= 4):
                 labels[k] = CODE
             elif "_" in tok.text.strip("_"):
                 labels[k] = NAME  # user_names
@@ -250,6 +187,11 @@ class Redactor:
             return False
         if in_run and (tok in self._given or tok in self._surnames):
             return True
+        if (in_run and tok.cap and tok.lower not in self._stop.accented
+                and tok not in self._acronyms):
+            # "thôn Vy Da": a capital goes on with the name, common word or not (a stop word
+            # only as written: "Da" is not "đã")
+            return True
         nxt = toks[k + 1].folded if k + 1 < len(toks) else ""
         if (tok.folded, nxt) in self._bigrams and tok not in self._surnames:
             return tok.cap and not strict and tok.folded not in self._vocab
@@ -301,8 +243,10 @@ class Redactor:
                 continue
             phrase = self._match_phrase(toks, k)
             if phrase:
-                end, kind = phrase
+                start, (end, kind) = k, phrase
                 k = self._after_phrase(toks, labels, end, kind)
+                if self._place_goes_too(toks, labels, start, end, kind):
+                    label_span(toks, labels, tok.start, toks[end - 1].end, ADDRESS)
                 continue
             if tok in self._surnames and k + 1 < len(toks) and toks[k + 1].word:
                 nxt = toks[k + 1]
@@ -321,6 +265,23 @@ class Redactor:
             if tok.lower in ("lớp", "lop", "class") and k + 1 < len(toks):
                 self._class_name(toks, labels, k + 1)
             k += 1
+
+    def _place_goes_too(
+        self, toks: list[Tok], labels: list[str | None], start: int, end: int, kind: str
+    ) -> bool:
+        """Whether the place words toks[start:end], now followed by a masked name, are masked
+        with it: a workplace or landmark before a capitalised name ("lò gạch Tư Hùng": the
+        kind of place still narrows a village down to one family's business), and a place
+        word between two masks ("[TÊN] toa [ĐỊA CHỈ]": part of one address)."""
+        if end >= len(toks) or labels[end] != ADDRESS:
+            return False
+        if kind == "landmark":
+            run = end
+            while run < len(toks) and labels[run] == ADDRESS and not toks[run].cap:
+                run += 1
+            named = run < len(toks) and labels[run] == ADDRESS
+            return named and (end - start > 1 or not toks[start].plain)
+        return kind == "place" and start > 0 and labels[start - 1] in (NAME, ADDRESS)
 
     def _after_phrase(self, toks: list[Tok], labels: list[str | None], k: int, kind: str) -> int:
         # Skip connectors: "tên zalo của nó là: ..."
@@ -347,12 +308,25 @@ class Redactor:
             return self._mask_run(toks, labels, k, SCHOOL, 4, any_word=True)
         if kind in ("place", "landmark"):
             nxt = self._match_phrase(toks, k)
-            if nxt and nxt[1] in ("place", "landmark"):
+            # "xóm trọ", "gần chợ": another place word; "xóm Bến", "thôn Chợ": a capital
+            # starts the place's own name
+            if nxt and nxt[1] in ("place", "landmark") and not toks[k].cap:
                 return self._after_phrase(toks, labels, nxt[0], nxt[1])
             if toks[k].text in self._public:
                 return k + 1  # "tổng đài số 111"
             if toks[k].text[0].isdigit() or self._name_like(toks, k, strict=not toks[k].cap):
                 return self._mask_run(toks, labels, k, ADDRESS, 6)
+            if kind == "landmark" and not toks[k - 1].plain:
+                # "mỏ thiếc Tĩnh Túc", "vườn cao su Phú Riềng": what is made or grown there,
+                # then the place's name
+                for name_at in range(k + 1, min(k + 3, len(toks))):
+                    between = toks[name_at - 1]
+                    if not between.word or between.cap or between in self._stop:
+                        break
+                    name = toks[name_at]
+                    if name.cap and name.lower not in self._stop.accented:
+                        label_span(toks, labels, toks[k].start, between.end, ADDRESS)
+                        return self._mask_run(toks, labels, name_at, ADDRESS, 4)
             return k
         if kind == "date":
             if toks[k].text[0].isdigit() or toks[k].folded in self._number_words:
@@ -371,14 +345,30 @@ class Redactor:
         return k
 
     def _free_names(self, toks: list[Tok], labels: list[str | None]) -> None:
-        """Capitalised words mid-sentence that are no common word, and SHOUTED unknown words."""
+        """Capitalised words that are no common word (at a sentence's start too: "Páo đánh
+        em"), SHOUTED unknown words, names with an apostrophe ("H'Yên", "y'bhin"), and a
+        capitalised word just before a masked name ("Ksor [TÊN]")."""
         for k, tok in enumerate(toks):
-            if labels[k] or not tok.word or not tok.cap or any(c.isdigit() for c in tok.text):
+            if labels[k] or not tok.word:
+                continue
+            if _APOSTROPHE_NAME_RE.match(tok.text):
+                labels[k] = NAME
+                continue
+            if not tok.cap or any(c.isdigit() for c in tok.text):
                 continue
             if tok in self._acronyms or tok in self._stop:
                 continue
             sentence_start = k == 0 or toks[k - 1].text in ".!?\n:;\"'(“‘"
             known = tok.folded in self._vocab
+            nxt = toks[k + 1].folded if k + 1 < len(toks) else ""
+            # "Páo đánh em", "Hùng bảo em": an unknown word, or a given name that is also a
+            # common word ("Bình", "Mai") unless the next word makes a known pair with it
+            # ("Tổng đài", "Mai là")
+            if (sentence_start and len(tok.text) > 1 and tok not in self._address
+                    and (tok not in self._common or tok in self._given)
+                    and (tok.folded, nxt) not in self._bigrams):
+                labels[k] = NAME
+                continue
             neighbour_caps = any(
                 0 <= n < len(toks) and toks[n].word and toks[n].cap and not toks[n].upper
                 for n in (k - 1, k + 1)
@@ -401,18 +391,16 @@ class Redactor:
             )
             if shouted or unknown_mid_sentence or name_after_capital:
                 labels[k] = NAME
+        for k in range(len(toks) - 2, -1, -1):
+            tok = toks[k]
+            if (labels[k] is None and labels[k + 1] == NAME and tok.word and tok.cap
+                    and tok.end + 1 == toks[k + 1].start and tok not in self._stop
+                    and tok not in self._acronyms and tok not in self._address):
+                labels[k] = NAME
 
 
+# One letter, an apostrophe, a word: Ê Đê, Jrai and Bahnar names ("H'Yên", "Y'Bhin", "k'hen").
+_APOSTROPHE_NAME_RE = re.compile(r"^[^\W\d_]['’][^\W\d_]{2,}$")
 _SELF_CUES = {"là", "tên", "la", "ten"}
 _SELF = {"em", "toi", "minh", "tui", "to", "tao", "chau", "con", "be", "no", "ban"}
 _CONNECTORS = {"la", "cua", "no", "em", "toi", "minh", "tui", "nguoi", "ten", "do", "ay", "la:"}
-
-
-def _is_phone(digits: str, toks: list[Tok], run: list[int]) -> bool:
-    raw = "".join(toks[k].text for k in range(run[0], run[-1] + 1))
-    candidate = ("+" + digits) if raw.lstrip("(").startswith("+") else digits
-    try:
-        number = phonenumbers.parse(candidate, "VN")
-    except phonenumbers.NumberParseException:
-        return False
-    return bool(phonenumbers.is_valid_number(number))

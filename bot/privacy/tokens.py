@@ -13,8 +13,9 @@ from functools import lru_cache
 
 from bot.privacy.lists import fold_word
 
-# A word or one other visible character.
-TOKEN_RE = re.compile(r"\w+|[^\w\s]")
+# A word or one other visible character. An apostrophe between letters joins: Ê Đê and Jrai
+# names ("H'Yên", "Y'Bhin") stay one token, so a mask never leaves half a name standing.
+TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 
 
 class Tok:
