@@ -67,6 +67,26 @@ def test_check_line_and_button_are_worded_for_the_reader(responder: Responder) -
     assert child.check_button.label == ui.check_button_child
 
 
+def test_doubtful_injury_names_115_before_111(responder: Responder) -> None:
+    """A burn or a fall the bot is not sure is happening now still tells the reader to call
+    the ambulance first: the accident category's own check line, not the 111 line."""
+    accident = responder.kb.danger.categories["accident_medical"]
+    assert accident.check_line and accident.check_line_adult
+    for text, audience, line in [
+        ("bé nhà mình bị bỏng nước sôi", "parent", accident.check_line_adult),
+        ("e bị bỏng nước sôi ở tay", "child", accident.check_line),
+    ]:
+        reply = responder.respond(text, audience)
+        if reply.check:  # doubtful: the answer, then the accident's own line and button
+            assert reply.parts[-1] == line
+            assert reply.check_button is not None
+            assert reply.check_button.category == "accident_medical"
+        else:  # sure: the urgent accident card
+            assert reply.urgent and reply.category == "accident_medical", text
+        first = reply.text if reply.check else reply.parts[0]
+        assert first.index("115") < first.index("111"), reply.text
+
+
 def test_check_line_under_a_fallback_is_the_only_mention_of_111(responder: Responder) -> None:
     """A doubtful message nothing in the knowledge base answers: the reader sees 111 once
     (the check line), not once in the fallback and again below it."""

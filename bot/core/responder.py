@@ -202,7 +202,9 @@ class Responder:
         category = self.tiering.confirm(message, audience).category
         adult = audience in ("parent", "teacher")
         label = self.ui.check_button_adult if adult else self.ui.check_button_child
-        line = self.ui.check_line_adult if adult else self.ui.check_line
+        kind = self.kb.danger.categories.get(category)
+        own = kind and (kind.check_line_adult if adult else kind.check_line)
+        line = own or (self.ui.check_line_adult if adult else self.ui.check_line)
         parts = (self.ui.fallback_checked,) if reply.band == "fallback" else reply.parts
         return replace(reply, parts=(*parts, line), check=True, tier="check",
                        check_button=CheckButton(label, category))

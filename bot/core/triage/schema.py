@@ -85,6 +85,13 @@ class Category(BaseModel):
         description="False: a child writing about another child still gets this category's own "
         "reply, not the witness reply (accidents: 115 first whoever is hurt).",
     )
+    check_line: str | None = Field(
+        None, description="The line under a doubtful (check-tier) answer of this kind, for a "
+        "child; default: ui.yaml check_line (111). Accidents name 115 / 114 first.",
+    )
+    check_line_adult: str | None = Field(
+        None, description="...and for a parent or teacher; default: ui.yaml check_line_adult.",
+    )
     reply_child: str = Field(min_length=1)
     reply_adult: str = Field(min_length=1)
     entry_id: str | None = Field(
