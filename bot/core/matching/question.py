@@ -1,14 +1,17 @@
 """Find the question inside a long message: people tell a story first and ask at the end.
 
-Works on the folded text (no diacritics) the ranker sees. A message of one or two short sentences
-is returned whole; otherwise the sentences with a question cue (a "?" or a question word) are
-picked, the last one when none has a cue, so the ranker can weigh the question above the story
-while still seeing the story as context.
+Cuts the raw text (folding drops the punctuation that ends a sentence) and folds each sentence
+as the ranker reads it. A message of one or two short sentences is returned whole; otherwise
+the sentences with a question cue (a "?" or a question word) are picked, the last one when none
+has a cue, so the ranker can weigh the question above the story while still seeing the story as
+context. (Until 2026-12-06 the sentences were cut from the folded text, which has no
+punctuation: the finder never fired on a real message.)
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 LONG_WORDS = 25  # below this many words the whole message is the question
 _SPLIT_RE = re.compile(r"(?<=[.!?;\n])\s+|\n+")
@@ -24,26 +27,24 @@ def sentences(text: str) -> list[str]:
     return [part.strip() for part in _SPLIT_RE.split(text) if part and part.strip()]
 
 
-def focus(raw: str, folded: str) -> str | None:
-    """The question part of a long message (folded), or None when the message is short.
+def focus(raw: str, fold: Callable[[str], str]) -> str | None:
+    """The question part of a long message, folded, or None when the message is short.
 
-    `raw` keeps the punctuation the folded text may have lost; both are split the same way when
-    they have the same number of sentences, else the folded text alone is used.
+    The sentences are cut from the raw text (the folded text has lost its punctuation) and
+    each is folded with `fold`, the normaliser the ranker reads with. One run-on sentence
+    gives its last clause.
     """
-    if len(folded.split()) < LONG_WORDS:
+    if len(raw.split()) < LONG_WORDS:
         return None
     parts = sentences(raw)
-    folded_parts = sentences(folded)
-    if len(parts) != len(folded_parts):
-        parts = folded_parts
     if len(parts) < 2:
-        # One run-on sentence: its last clause usually holds the question.
-        clauses = [c for c in re.split(r"[,:]", folded) if c.strip()]
-        return clauses[-1].strip() if len(clauses) > 1 else None
+        clauses = [c for c in re.split(r"[,:]", raw) if c.strip()]
+        return fold(clauses[-1]).strip() or None if len(clauses) > 1 else None
+    folded_parts = [fold(part) for part in parts]
     asked = [
-        folded_parts[i]
-        for i, part in enumerate(parts)
-        if part.rstrip().endswith("?") or any(cue in f" {folded_parts[i]} " for cue in _CUES)
+        folded
+        for part, folded in zip(parts, folded_parts, strict=True)
+        if part.rstrip().endswith("?") or any(cue in f" {folded} " for cue in _CUES)
     ]
     chosen = asked[-2:] if asked else folded_parts[-1:]
-    return " ".join(chosen)
+    return " ".join(chosen).strip() or None

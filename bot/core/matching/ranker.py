@@ -59,7 +59,9 @@ MAX_DF_SHARE = 1.0  # features in more than this share of the questions are not 
 MIN_DF_KEPT = 50  # ...unless they are in fewer questions than this (a small base keeps all)
 CLASSIFIER_SHARE = 0.5  # share of P(entry | message) (classifier.py) in an entry's score
 CENTROID_SHARE = 0.3  # share of the entry-as-a-whole similarity in an entry's score
-FOCUS_SHARE = 0.6  # weight of the question found in a long message against the whole message
+FOCUS_SHARE = 0.3  # weight of the question found in a long message against the whole message
+# (round-12 sets, 2026-12-06, once the finder worked: 0.3-0.45 best, 0.6 and up lose long
+# messages whose question alone is generic, "báo ai?")
 NOT_OURS_FACTOR = 0.6  # a message on another service's topic (lexicon not_ours) keeps this share
 ROLE_BONUS = 0.03  # an entry written for the writer's role alone (settles twin entries)
 # Examples (knowledge/examples/) are searched by the cosine too, not only learned by the
