@@ -3,8 +3,8 @@
 knowledge/triage_examples/*.yaml are the learned layer's TRAINING sets, so these floors catch
 regressions (a rule or an example that breaks what worked), not generalisation: the sealed set
 measures that, outside CI. Floors sit a little under today's figures (urgent recall 100 %,
-urgent-or-check 100 %, unclear flagged 80-93 %, urgent false alarms 0-2.7 % on look-alikes and
-0 % on questions).
+urgent-or-check 100 %, unclear flagged 80-93 %, urgent false alarms 0-2.7 % on look-alikes,
+0 % on questions and at most a few % on everyday messages).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ URGENT_OR_CHECK_FLOOR = 0.99
 UNCLEAR_FLAGGED_FLOOR = 0.70
 FA_LOOKALIKE_CEILING = 0.05
 FA_QUESTION_CEILING = 0.02
+FA_EVERYDAY_CEILING = 0.05  # everyday messages ("bé nhà mình đang ngủ") given the crisis reply
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +39,15 @@ def test_there_are_example_sets() -> None:
 @pytest.mark.parametrize("path", EXAMPLE_SETS, ids=[p.name for p in EXAMPLE_SETS])
 def test_tiers_hold_their_floors_on_each_example_set(path: Path, responder: Responder) -> None:
     figures = author_figures(path, responder)["tiers"]
-    assert figures["urgent_recall"] >= URGENT_RECALL_FLOOR, figures
-    assert figures["urgent_or_check_recall"] >= URGENT_OR_CHECK_FLOOR, figures
+    if figures["urgent"]:  # a file of everyday messages only has no recall to hold
+        assert figures["urgent_recall"] >= URGENT_RECALL_FLOOR, figures
+        assert figures["urgent_or_check_recall"] >= URGENT_OR_CHECK_FLOOR, figures
     if figures["unclear"] >= 20:
         assert figures["unclear_flagged"] >= UNCLEAR_FLAGGED_FLOOR, figures
     assert figures["fa_lookalike"] <= FA_LOOKALIKE_CEILING, figures
     assert figures["fa_question"] <= FA_QUESTION_CEILING, figures
+    if figures["out_of_scope"] >= 20:
+        assert figures["fa_out_of_scope"] <= FA_EVERYDAY_CEILING, figures
 
 
 @pytest.mark.parametrize(
