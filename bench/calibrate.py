@@ -60,7 +60,7 @@ def out_of_fold(items: list[Item], fold: list[int]) -> list[Top]:
         for i, it in enumerate(items):
             if fold[i] == k:
                 m = normalise(it.text)
-                hits = model.search(m, focus=focus(m.raw, lambda t: normalise(t).folded),
+                hits = model.search(m, focus=focus(m.raw, normalise.folded),
                                      role=detect_role(m.folded, cues))
                 tops[i] = [(h.entry_id, h.score) for h in hits]
     return tops

@@ -165,7 +165,7 @@ def ranked(kb: KnowledgeBase | LenientKB, cases: list[Case]) -> list[list[tuple[
     out = []
     for c in cases:
         m = normalise(c.text)
-        hits = ranker.search(m, focus=focus(m.raw, lambda t: normalise(t).folded),
+        hits = ranker.search(m, focus=focus(m.raw, normalise.folded),
                              role=detect_role(m.folded, cues))
         out.append([(h.entry_id, h.score) for h in hits])
     return out

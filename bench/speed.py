@@ -136,7 +136,7 @@ def matching_part(responder: Responder, text: str) -> object:
     rank (triage and composing left out)."""
     message = responder.normalise(text)
     role = detect_role(message.folded, responder._role_cues)  # as respond reads it
-    focused = focus(message.raw, responder._fold)
+    focused = focus(message.raw, responder.normalise.folded)
     return responder.matcher.search(message, limit=3, focus=focused, role=role)
 
 

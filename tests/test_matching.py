@@ -66,9 +66,7 @@ def test_a_question_about_zalo_gets_the_zalo_entry_not_the_hotline_card(
 def test_long_message_finder_picks_the_question(responder: Responder) -> None:
     """On the text as the bot reads it: sentences cut from the raw message (the folded text
     has no punctuation left), each folded as the ranker reads it."""
-    def fold(text: str) -> str:
-        return responder.normalise(text).folded
-
+    fold = responder.normalise.folded
     story = "hôm qua con tôi đi học về rất muộn. con nói bạn bè trêu chọc nhiều lần ở lớp. "
     text = story * 2 + "tôi nên làm gì khi con bị bắt nạt ở trường?"
     assert "." not in fold(text)  # why the sentences must come from the raw text

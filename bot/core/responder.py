@@ -152,9 +152,6 @@ class Responder:
                 self._cache.popitem(last=False)
         return reply
 
-    def _fold(self, text: str) -> str:
-        return self.normalise(text).folded
-
     def _respond(self, text: str, audience: Audience | None) -> Reply:
         message = self.normalise(text)
         urgent, tier = self._tier(message, audience)
@@ -164,7 +161,7 @@ class Responder:
             self.matcher.search(
                 message,
                 limit=SUGGESTION_COUNT,
-                focus=focus(message.raw, self._fold),
+                focus=focus(message.raw, self.normalise.folded),
                 role=role,
             )
             if message.folded

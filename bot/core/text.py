@@ -283,6 +283,11 @@ class Normaliser:
             out.pop()
         return out
 
+    def folded(self, text: str) -> str:
+        """Only the folded form: what the ranker reads (indexed texts, a long message's
+        sentences)."""
+        return self(text).folded
+
     def __call__(self, text: str) -> Normalised:
         raw = unicodedata.normalize("NFC", text[:_MAX_CHARS])
         words = canonical(raw, self._known).split()

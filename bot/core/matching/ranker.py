@@ -340,7 +340,7 @@ class Ranker:
         learned, labels = self._learned_only(examples, out_of_scope)
         # folded in one go, and kept with the fitted weights: ~4,500 texts, a start's slowest part
         folded = folded_texts(
-            "rankertexts", [*texts, *learned], lambda t: normaliser(t).folded, normaliser.key
+            "rankertexts", [*texts, *learned], normaliser.folded, normaliser.key
         )
         texts, learned = folded[: len(texts)], folded[len(texts) :]
         self._question_count = len(texts)
