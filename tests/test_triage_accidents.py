@@ -77,3 +77,29 @@ def test_a_number_not_in_hotlines_is_a_knowledge_error(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError) as caught:
         load_knowledge(copy)
     assert any("danger.yaml:" in issue and "119" in issue for issue in caught.value.issues)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "con chó nhà bên cắn em gái tui chảy máu nhiều lắm",  # matches an other-child phrase
+        "em tui thò tay vô ổ điện bị giật rồi nằm im",  # "thò tay vô" matches an abuse phrase
+    ],
+)
+def test_an_accident_matching_another_category_s_phrase_still_gets_115_first(
+    responder: Responder, text: str
+) -> None:
+    # A rule of another category matched, but the learned model reads an accident: the child
+    # must be told to call the ambulance first, not only the child-protection line.
+    assert responder.triage.assess(responder.normalise(text)) is not None
+    reply = responder.respond(text)
+    assert reply.urgent and reply.category == "accident_medical", (reply.tier, reply.category)
+    assert _numbers(reply.parts[0])[0] == "115"
+    pressed = responder.confirm_urgent(text)  # the check button's path reads the same way
+    assert _numbers(pressed.parts[0])[0] == "115"
+
+
+def test_a_beating_that_draws_blood_keeps_the_violence_reply(responder: Responder) -> None:
+    reply = responder.respond("bố đánh em chảy máu đầu")
+    assert reply.urgent and reply.category == "physical_violence"
+    assert _numbers(reply.parts[0])[0] == "111"

@@ -85,6 +85,12 @@ class Category(BaseModel):
         description="False: a child writing about another child still gets this category's own "
         "reply, not the witness reply (accidents: 115 first whoever is hurt).",
     )
+    model_kind_first: bool = Field(
+        False,
+        description="True: when the learned model rates this kind the most likely in an urgent "
+        "message, this category's reply is sent even if a phrase of another category matched "
+        "('xe tông bé chảy máu' matched a violence phrase: 115 must still come first).",
+    )
     check_line: str | None = Field(
         None, description="The line under a doubtful (check-tier) answer of this kind, for a "
         "child; default: ui.yaml check_line (111). Accidents name 115 / 114 first.",

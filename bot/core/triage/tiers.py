@@ -41,14 +41,16 @@ class Tiering:
         tier = self.model.tier(danger, rule_at)
         if tier != "urgent":
             return None, tier
-        return match or self.match_for(kind, audience), "urgent"
+        if match is None or self._model_kind_first(kind, match.category):
+            match = self.match_for(kind, audience)
+        return match, "urgent"
 
     def confirm(self, message: Normalised, audience: str | None) -> UrgentMatch:
         """The check button was pressed: the alarm for that message, from the rules if they
         name one, else from the model's most likely kind."""
         match = self.triage.assess(message)
-        if match is None:
-            _, kind = self._scores(message)
+        _, kind = self._scores(message)
+        if match is None or self._model_kind_first(kind, match.category):
             match = self.match_for(kind, audience)
         return match
 
@@ -57,6 +59,14 @@ class Tiering:
         check-tier reply asks again for the kind its button confirms."""
         return onemessage.once(("triage model", id(self), message),
                                lambda: self.model.scores(self.model_text(message)))
+
+    def _model_kind_first(self, kind: str, rule_category: str) -> bool:
+        """The model's kind overrides the rule's category (accidents, fire: 115 / 114 first
+        whatever phrase matched); never the other way round."""
+        category = self.danger.categories.get(kind)
+        ruled = self.danger.categories.get(rule_category)
+        return (category is not None and category.model_kind_first
+                and not (ruled is not None and ruled.model_kind_first))
 
     def _rule_at(self, category_id: str) -> float:
         category = self.danger.categories.get(category_id)
