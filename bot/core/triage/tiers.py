@@ -41,7 +41,7 @@ class Tiering:
         tier = self.model.tier(danger, rule_at)
         if tier != "urgent":
             return None, tier
-        if match is None or self._model_kind_first(kind, match.category):
+        if match is None or self._model_kind_first(kind, danger, match.category):
             match = self.match_for(kind, audience)
         return match, "urgent"
 
@@ -49,8 +49,8 @@ class Tiering:
         """The check button was pressed: the alarm for that message, from the rules if they
         name one, else from the model's most likely kind."""
         match = self.triage.assess(message)
-        _, kind = self._scores(message)
-        if match is None or self._model_kind_first(kind, match.category):
+        danger, kind = self._scores(message)
+        if match is None or self._model_kind_first(kind, danger, match.category):
             match = self.match_for(kind, audience)
         return match
 
@@ -60,9 +60,12 @@ class Tiering:
         return onemessage.once(("triage model", id(self), message),
                                lambda: self.model.scores(self.model_text(message)))
 
-    def _model_kind_first(self, kind: str, rule_category: str) -> bool:
+    def _model_kind_first(self, kind: str, danger: float, rule_category: str) -> bool:
         """The model's kind overrides the rule's category (accidents, fire: 115 / 114 first
-        whatever phrase matched); never the other way round."""
+        whatever phrase matched); never the other way round, and only when the model finds
+        danger at all (its kind of a plain question, P(danger) ~0, means nothing)."""
+        if danger < self.model.check_at:
+            return False
         category = self.danger.categories.get(kind)
         ruled = self.danger.categories.get(rule_category)
         return (category is not None and category.model_kind_first
