@@ -64,6 +64,11 @@ MUST_REDACT = [
     # a workplace with its name: the kind of place goes with the name
     ("mẹ bắt em đi làm thuê ở lò gạch Tư Hùng", "lò gạch", "[ĐỊA CHỈ]"),
     ("nó làm ở mỏ đá Phja Đén cả ngày", "mỏ đá", "[ĐỊA CHỈ]"),
+    # a name given away by the speech verb after it, in any case
+    ("Bình nói với em là ba nó đạp nó", "Bình", "[TÊN]"),
+    ("hôm nay lan bảo với tao là dượng nó sờ ngực nó", "lan", "[TÊN]"),
+    # an Ê Đê name typed in lower case without diacritics
+    ("h lim kbuor bi 1 nguoi dan ong la cho di", "lim kbuor", "[TÊN]"),
 ]
 
 
@@ -98,6 +103,11 @@ MUST_KEEP = [
     "Điều 145 nói gì",
     "Trường học phải làm gì khi học sinh bị bạo lực",
     "Hnay e bị đánh",
+    # a syllable of a common word before a speech verb is no name
+    "bố mẹ đọc tin nhắn của con có sai không",
+    "em có phải lên công an kể lại chuyện không",
+    "trẻ em có quyền nói lên ý kiến không",
+    "y te xa o dau",
     "",
 ]
 

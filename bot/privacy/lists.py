@@ -44,6 +44,8 @@ class PrivacyLists(BaseModel):
     digit_letters: dict[str, str] = Field(default_factory=dict)
     public_numbers: list[str] = Field(default_factory=list)
     acronyms: list[str] = Field(default_factory=list)
+    speech_verbs: list[str] = Field(default_factory=list)
+    name_prefixes: list[str] = Field(default_factory=list)
 
     _fold = field_validator(
         "surnames",
@@ -58,6 +60,8 @@ class PrivacyLists(BaseModel):
         "stop_words",
         "acronyms",
         "number_words",
+        "speech_verbs",
+        "name_prefixes",
     )(_phrases)
 
     @field_validator("lookalike_letters", "digit_letters")

@@ -54,6 +54,8 @@ class Redactor:
         self._address = Words(lists.address_terms)
         self._stop = Words(lists.stop_words)
         self._acronyms = Words(lists.acronyms)
+        self._speech = Words(lists.speech_verbs)
+        self._prefixes = frozenset(fold_word(w) for w in lists.name_prefixes)
         self._public = set(lists.public_numbers)
         self._numbers = NumberRules(lists)
         self._number_words = frozenset(lists.digit_words) | frozenset(
@@ -116,6 +118,7 @@ class Redactor:
         self._spelled_out(toks, labels)
         self._contexts(toks, labels)
         self._free_names(toks, labels)
+        self._cued_names(toks, labels)
         return render(text, toks, labels)
 
     # --- rules ------------------------------------------------------------------------------
@@ -396,6 +399,35 @@ class Redactor:
             if (labels[k] is None and labels[k + 1] == NAME and tok.word and tok.cap
                     and tok.end + 1 == toks[k + 1].start and tok not in self._stop
                     and tok not in self._acronyms and tok not in self._address):
+                labels[k] = NAME
+
+    def _cued_names(self, toks: list[Tok], labels: list[str | None]) -> None:
+        """Names the words around them give away, in any case: a known given name (or a
+        capitalised word) just before a speech verb ("Bình nói với em", "hôm nay lan bảo
+        tao"), and an Ê Đê / Gia Rai prefix letter before a word no knowledge text uses
+        ("h lim kbuor")."""
+        for k in range(len(toks) - 1):
+            tok, nxt = toks[k], toks[k + 1]
+            if labels[k] or not tok.word or tok.text[0].isdigit():
+                continue
+            if (tok.folded in self._prefixes and len(tok.text) == 1 and nxt.word
+                    and not labels[k + 1] and nxt not in self._common
+                    and nxt not in self._stop and not nxt.text[0].isdigit()):
+                self._mask_run(toks, labels, k, NAME, 4, any_word=True)
+                continue
+            if not (nxt.word and nxt in self._speech and tok.end + 1 == nxt.start):
+                continue
+            if tok in self._stop or tok in self._address or tok in self._acronyms:
+                continue
+            if tok.cap:  # "Bình nói", "Páo bảo": a known name, or a word no text uses
+                if tok in self._given or tok not in self._common:
+                    labels[k] = NAME
+                continue
+            # lower case: a given name that is no syllable of a known word ("tin nhắn",
+            # "công an kể", "trung tâm" stay)
+            prev = toks[k - 1].folded if k > 0 and toks[k - 1].word else ""
+            if (tok in self._given and (prev, tok.folded) not in self._bigrams
+                    and (tok.folded, nxt.folded) not in self._bigrams):
                 labels[k] = NAME
 
 
