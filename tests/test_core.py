@@ -106,7 +106,8 @@ def test_bands_follow_the_configured_thresholds(kb):
 @pytest.mark.parametrize(
     ("text", "phrase"),
     [("xin chào", "xin chào"), ("chao ban", "xin chào"), ("cảm ơn", "cảm ơn"),
-     ("bạn là ai", "bạn là ai")],
+     ("bạn là ai", "bạn là ai"), ("ok cam on nha bye", "cảm ơn"),
+     ("dạ em chào bot ạ", "xin chào")],
 )
 def test_small_talk_gets_its_own_curated_reply(responder, text, phrase):
     # The reply of the ui.yaml small-talk group that lists `phrase` (typed with or without

@@ -292,10 +292,13 @@ class Responder:
         words = message.folded.split()
         if len(words) > 6:
             return None
-        for size in (3, 2, 1):
-            reply = self._smalltalk.get(" ".join(words[:size]))
-            if reply is not None:
-                return reply
+        # anywhere in a short message, not only at its start ("ok cam on nha bye", "dạ em
+        # chào bot"); the earliest phrase wins, the longest where several start there
+        for start in range(len(words)):
+            for size in (3, 2, 1):
+                reply = self._smalltalk.get(" ".join(words[start:start + size]))
+                if reply is not None:
+                    return reply
         return None
 
     def _suggest(self, hits: list[Hit]) -> tuple[Suggestion, ...]:
