@@ -67,6 +67,7 @@ MUST_REDACT = [
     # a name given away by the speech verb after it, in any case
     ("Bình nói với em là ba nó đạp nó", "Bình", "[TÊN]"),
     ("hôm nay lan bảo với tao là dượng nó sờ ngực nó", "lan", "[TÊN]"),
+    ("hom nay lan bao voi tao la duong no so nguc no", "lan", "[TÊN]"),
     # an Ê Đê name typed in lower case without diacritics
     ("h lim kbuor bi 1 nguoi dan ong la cho di", "lim kbuor", "[TÊN]"),
 ]
@@ -108,6 +109,10 @@ MUST_KEEP = [
     "em có phải lên công an kể lại chuyện không",
     "trẻ em có quyền nói lên ý kiến không",
     "y te xa o dau",
+    "hoc phi bao nhieu",
+    "Nghị quyết 121/2020/QH14 nói về vấn đề gì",
+    "cười chết mất, nó giả giọng y chang",
+    "hoa bao nhieu tien",
     "",
 ]
 

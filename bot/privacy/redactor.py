@@ -406,33 +406,59 @@ class Redactor:
         capitalised word) just before a speech verb ("Bình nói với em", "hôm nay lan bảo
         tao"), and an Ê Đê / Gia Rai prefix letter before a word no knowledge text uses
         ("h lim kbuor")."""
+        words = [t for t in toks if t.word and not t.text[0].isdigit()]
+        # typed with diacritics: a bare "quan", "tin" is then that word, not "quân", "tín"
+        accented = sum(not t.plain for t in words) * 5 >= len(words)
         for k in range(len(toks) - 1):
             tok, nxt = toks[k], toks[k + 1]
             if labels[k] or not tok.word or tok.text[0].isdigit():
                 continue
-            if (tok.folded in self._prefixes and len(tok.text) == 1 and nxt.word
-                    and not labels[k + 1] and nxt not in self._common
-                    and nxt not in self._stop and not nxt.text[0].isdigit()):
+            if (tok.folded in self._prefixes and tok.plain and len(tok.text) == 1
+                    and nxt.word and not labels[k + 1] and nxt not in self._common
+                    and nxt not in self._stop and not nxt.text[0].isdigit()
+                    and any(_foreign_onset(t.folded) for t in toks[k + 1:k + 3] if t.word)):
+                # "h lim kbuor", "y bhin": not "y chang", "y tá" (no Ê Đê / Jrai cluster)
                 self._mask_run(toks, labels, k, NAME, 4, any_word=True)
                 continue
             if not (nxt.word and nxt in self._speech and tok.end + 1 == nxt.start):
                 continue
+            if nxt.plain and not self._said_to(toks, k + 2):
+                continue  # "hoc phi bao nhieu": without diacritics "bao" is also "bao nhiêu"
             if tok in self._stop or tok in self._address or tok in self._acronyms:
                 continue
             if tok.cap:  # "Bình nói", "Páo bảo": a known name, or a word no text uses
-                if tok in self._given or tok not in self._common:
+                if not any(c.isdigit() for c in tok.text) and (
+                        tok in self._given or tok not in self._common):
                     labels[k] = NAME
                 continue
             # lower case: a given name that is no syllable of a known word ("tin nhắn",
             # "công an kể", "trung tâm" stay)
             prev = toks[k - 1].folded if k > 0 and toks[k - 1].word else ""
-            if (tok in self._given and (prev, tok.folded) not in self._bigrams
+            given = (tok.folded in self._given.plain if accented and tok.plain
+                     else tok in self._given)
+            if (given and (prev, tok.folded) not in self._bigrams
                     and (tok.folded, nxt.folded) not in self._bigrams):
                 labels[k] = NAME
+
+    def _said_to(self, toks: list[Tok], k: int) -> bool:
+        """Whether toks[k] goes on a speech verb typed without diacritics: "với", "là",
+        "rằng" or a word for a person ("lan bao voi tao", "binh noi em")."""
+        if k >= len(toks) or not toks[k].word:
+            return False
+        return toks[k].folded in _SAID_TO or toks[k] in self._address
 
 
 # One letter, an apostrophe, a word: Ê Đê, Jrai and Bahnar names ("H'Yên", "Y'Bhin", "k'hen").
 _APOSTROPHE_NAME_RE = re.compile(r"^[^\W\d_]['’][^\W\d_]{2,}$")
 _SELF_CUES = {"là", "tên", "la", "ten"}
+_SAID_TO = {"voi", "la", "rang", "vs"}
+# Two consonants that start no Vietnamese syllable ("kb", "bh", "ml", "ks"): Ê Đê, Jrai names.
+_CONSONANTS = frozenset("bcdfghjklmnpqrstvwxz")
+_ONSET_PAIRS = frozenset({"ng", "nh", "ch", "gh", "kh", "ph", "th", "tr"})
+
+
+def _foreign_onset(folded: str) -> bool:
+    return (len(folded) > 2 and folded[0] in _CONSONANTS and folded[1] in _CONSONANTS
+            and folded[:2] not in _ONSET_PAIRS)
 _SELF = {"em", "toi", "minh", "tui", "to", "tao", "chau", "con", "be", "no", "ban"}
 _CONNECTORS = {"la", "cua", "no", "em", "toi", "minh", "tui", "nguoi", "ten", "do", "ay", "la:"}
