@@ -451,7 +451,9 @@ class Redactor:
 # One letter, an apostrophe, a word: Ê Đê, Jrai and Bahnar names ("H'Yên", "Y'Bhin", "k'hen").
 _APOSTROPHE_NAME_RE = re.compile(r"^[^\W\d_]['’][^\W\d_]{2,}$")
 _SELF_CUES = {"là", "tên", "la", "ten"}
-_SAID_TO = {"voi", "la", "rang", "vs"}
+_SELF = {"em", "toi", "minh", "tui", "to", "tao", "chau", "con", "be", "no", "ban"}
+_CONNECTORS = {"la", "cua", "no", "em", "toi", "minh", "tui", "nguoi", "ten", "do", "ay", "la:"}
+_SAID_TO = {"voi", "la", "rang", "vs"}  # what goes on an unaccented speech verb
 # Two consonants that start no Vietnamese syllable ("kb", "bh", "ml", "ks"): Ê Đê, Jrai names.
 _CONSONANTS = frozenset("bcdfghjklmnpqrstvwxz")
 _ONSET_PAIRS = frozenset({"ng", "nh", "ch", "gh", "kh", "ph", "th", "tr"})
@@ -460,5 +462,3 @@ _ONSET_PAIRS = frozenset({"ng", "nh", "ch", "gh", "kh", "ph", "th", "tr"})
 def _foreign_onset(folded: str) -> bool:
     return (len(folded) > 2 and folded[0] in _CONSONANTS and folded[1] in _CONSONANTS
             and folded[:2] not in _ONSET_PAIRS)
-_SELF = {"em", "toi", "minh", "tui", "to", "tao", "chau", "con", "be", "no", "ban"}
-_CONNECTORS = {"la", "cua", "no", "em", "toi", "minh", "tui", "nguoi", "ten", "do", "ay", "la:"}
