@@ -406,9 +406,7 @@ class Redactor:
         capitalised word) just before a speech verb ("Bình nói với em", "hôm nay lan bảo
         tao"), and an Ê Đê / Gia Rai prefix letter before a word no knowledge text uses
         ("h lim kbuor")."""
-        words = [t for t in toks if t.word and not t.text[0].isdigit()]
-        # typed with diacritics: a bare "quan", "tin" is then that word, not "quân", "tín"
-        accented = sum(not t.plain for t in words) * 5 >= len(words)
+        accented: bool | None = None  # worked out only when a speech verb needs it
         for k in range(len(toks) - 1):
             tok, nxt = toks[k], toks[k + 1]
             if labels[k] or not tok.word or tok.text[0].isdigit():
@@ -434,6 +432,10 @@ class Redactor:
             # lower case: a given name that is no syllable of a known word ("tin nhắn",
             # "công an kể", "trung tâm" stay)
             prev = toks[k - 1].folded if k > 0 and toks[k - 1].word else ""
+            if accented is None:
+                # typed with diacritics: a bare "quan", "tin" is that word, not "quân", "tín"
+                words = [t for t in toks if t.word and not t.text[0].isdigit()]
+                accented = sum(not t.plain for t in words) * 5 >= len(words)
             given = (tok.folded in self._given.plain if accented and tok.plain
                      else tok in self._given)
             if (given and (prev, tok.folded) not in self._bigrams

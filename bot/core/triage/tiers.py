@@ -41,18 +41,13 @@ class Tiering:
         tier = self.model.tier(danger, rule_at)
         if tier != "urgent":
             return None, tier
-        if match is None or self._model_kind_first(kind, danger, match.category):
-            match = self.match_for(kind, audience)
-        return match, "urgent"
+        return self._alarm(match, danger, kind, audience), "urgent"
 
     def confirm(self, message: Normalised, audience: str | None) -> UrgentMatch:
         """The check button was pressed: the alarm for that message, from the rules if they
         name one, else from the model's most likely kind."""
-        match = self.triage.assess(message)
         danger, kind = self._scores(message)
-        if match is None or self._model_kind_first(kind, danger, match.category):
-            match = self.match_for(kind, audience)
-        return match
+        return self._alarm(self.triage.assess(message), danger, kind, audience)
 
     def _scores(self, message: Normalised) -> tuple[float, str]:
         """The model's P(danger) and kind, worked out once per message (`onemessage`): a
@@ -60,16 +55,21 @@ class Tiering:
         return onemessage.once(("triage model", id(self), message),
                                lambda: self.model.scores(self.model_text(message)))
 
-    def _model_kind_first(self, kind: str, danger: float, rule_category: str) -> bool:
-        """The model's kind overrides the rule's category (accidents, fire: 115 / 114 first
-        whatever phrase matched); never the other way round, and only when the model finds
+    def _alarm(self, match: UrgentMatch | None, danger: float, kind: str,
+               audience: str | None) -> UrgentMatch:
+        """The rule's alarm, else the model's kind; the model's kind also overrides the rule's
+        category when that kind says `model_kind_first` (accidents, fire: 115 / 114 first
+        whatever phrase matched), never the other way round, and only when the model finds
         danger at all (its kind of a plain question, P(danger) ~0, means nothing)."""
-        if danger < self.model.check_at:
-            return False
-        category = self.danger.categories.get(kind)
-        ruled = self.danger.categories.get(rule_category)
-        return (category is not None and category.model_kind_first
-                and not (ruled is not None and ruled.model_kind_first))
+        if match is None:
+            return self.match_for(kind, audience)
+        categories = self.danger.categories
+        model_kind, ruled = categories.get(kind), categories.get(match.category)
+        if (danger >= self.model.check_at and model_kind is not None
+                and model_kind.model_kind_first
+                and not (ruled is not None and ruled.model_kind_first)):
+            return self.match_for(kind, audience)
+        return match
 
     def _rule_at(self, category_id: str) -> float:
         category = self.danger.categories.get(category_id)
