@@ -36,8 +36,21 @@ def choose(plan: DangerPlan, hits: list[Hit], evidence: set[str]) -> tuple[str, 
     )
 
 
+def beaten(plan: DangerPlan, cat_id: str, evidence: set[str]) -> frozenset[str]:
+    """The categories `cat_id` wins over in this message by a `precedence` rule whose cue is
+    present, whether or not their phrases fired: the learned model's kind may not replace the
+    rule's choice with one of them (a stranger's "mẹ em bị tai nạn, lên xe chú chở" is a lure,
+    not an accident)."""
+    over: set[str] = set()
+    for n, rule in enumerate(plan.danger.precedence):
+        if rule.prefer == cat_id and (not rule.when or f"rule:{n}" in evidence):
+            over.update(rule.over)
+    return frozenset(over - {cat_id})
+
+
 def alarm(
-    plan: DangerPlan, cat_id: str, speaker: Speaker, phrase: str, witness: bool = False
+    plan: DangerPlan, cat_id: str, speaker: Speaker, phrase: str, witness: bool = False,
+    holds_over: frozenset[str] = frozenset(),
 ) -> UrgentMatch:
     """The alarm for harm category `cat_id`; the witness reply when a child writes about
     another child (and is not a victim too), unless the category keeps its own reply."""
@@ -54,6 +67,7 @@ def alarm(
             entry_id=other.entry_id or harm.entry_id,
             entry_id_adult=other.entry_id_adult or harm.entry_id_adult,
             phrase=phrase,
+            holds_over=holds_over,
         )
     return UrgentMatch(
         category=cat_id,
@@ -64,12 +78,15 @@ def alarm(
         entry_id=harm.entry_id,
         entry_id_adult=harm.entry_id_adult,
         phrase=phrase,
+        holds_over=holds_over,
     )
 
 
 def match_for(
-    plan: DangerPlan, cat_id: str, kinds: set[str], phrase: str, witness: bool = False
+    plan: DangerPlan, cat_id: str, kinds: set[str], phrase: str, witness: bool = False,
+    evidence: set[str] | None = None,
 ) -> UrgentMatch:
     """The alarm for a rule hit: adult words when an adult cue was found."""
     speaker: Speaker = "adult" if "adult" in kinds else "child"
-    return alarm(plan, cat_id, speaker, phrase, witness)
+    holds_over = beaten(plan, cat_id, evidence) if evidence is not None else frozenset()
+    return alarm(plan, cat_id, speaker, phrase, witness, holds_over)

@@ -21,6 +21,9 @@ class UrgentMatch:
     entry_id: str | None
     phrase: str = ""  # the danger phrase that fired (for staff and debugging)
     entry_id_adult: str | None = None
+    # categories a `precedence` rule ranks below this one in this message: the learned
+    # model's kind never replaces this alarm with one of them
+    holds_over: frozenset[str] = frozenset()
 
     def _for_adult(self, audience: str | None) -> bool:
         return audience in _ADULT_AUDIENCES or self.speaker == "adult"

@@ -130,7 +130,7 @@ class Triage:
             if not harms:
                 return None
         cat_id, best = choose(plan, harms, who.evidence)
-        return match_for(plan, cat_id, kinds, best.phrase.text, who.witness())
+        return match_for(plan, cat_id, kinds, best.phrase.text, who.witness(), who.evidence)
 
     def _short_message(self, message: Normalised) -> UrgentMatch | None:
         """A message that is nothing but a cry ("cuu", "e so"): urgent in its own category."""

@@ -96,4 +96,5 @@ def safety_net(
     if not candidates:
         return None
     cat_id, best = choose(plan, candidates, who.evidence)
-    return match_for(plan, cat_id, kinds, f"~{best.phrase.text}", who.witness())
+    return match_for(plan, cat_id, kinds, f"~{best.phrase.text}", who.witness(),
+                     who.evidence)

@@ -59,7 +59,8 @@ class Tiering:
                audience: str | None) -> UrgentMatch:
         """The rule's alarm, else the model's kind; the model's kind also overrides the rule's
         category when that kind says `model_kind_first` (accidents, fire: 115 / 114 first
-        whatever phrase matched), never the other way round, and only when the model finds
+        whatever phrase matched), never the other way round, not over a `precedence` rule
+        that ranks the rule's category first in this message, and only when the model finds
         danger at all (its kind of a plain question, P(danger) ~0, means nothing)."""
         if match is None:
             return self.match_for(kind, audience)
@@ -67,7 +68,8 @@ class Tiering:
         model_kind, ruled = categories.get(kind), categories.get(match.category)
         if (danger >= self.model.check_at and model_kind is not None
                 and model_kind.model_kind_first
-                and not (ruled is not None and ruled.model_kind_first)):
+                and not (ruled is not None and ruled.model_kind_first)
+                and kind not in match.holds_over):
             return self.match_for(kind, audience)
         return match
 
