@@ -103,3 +103,42 @@ def test_a_beating_that_draws_blood_keeps_the_violence_reply(responder: Responde
     reply = responder.respond("bố đánh em chảy máu đầu")
     assert reply.urgent and reply.category == "physical_violence"
     assert _numbers(reply.parts[0])[0] == "111"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a stranger's cover story names an accident or a fire: the child must be told not to go
+        "có chú lạ ở cổng trường nói mẹ em bị tai nạn rồi, kêu em lên xe chú chở vô viện",
+        "co nguoi la noi ba e dang cap cuu, bieu e len xe di lien",
+        "ông kia bảo nhà em cháy rồi, bảo em lên xe ông đưa về",
+        "1 bà lạ hoắc nói mẹ nhờ bà đón em, mẹ em nằm viện, bà cứ kéo tay em",
+    ],
+)
+def test_a_stranger_s_accident_story_is_a_lure_not_an_accident(
+    responder: Responder, text: str
+) -> None:
+    reply = responder.respond(text)
+    assert reply.urgent, reply.tier
+    assert "đừng lên xe" in reply.parts[0].lower(), reply.parts[0]
+    assert _numbers(reply.parts[0])[0] != "115"
+    pressed = responder.confirm_urgent(text)  # the check button's path reads the same way
+    assert "đừng lên xe" in pressed.parts[0].lower()
+
+
+def test_an_accident_with_a_helper_driving_is_still_an_accident(responder: Responder) -> None:
+    reply = responder.respond("bạn em bị xe tông ngã ra đường chảy máu đầu nhiều lắm, bất tỉnh")
+    assert reply.urgent and _numbers(reply.parts[0])[0] == "115"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["bị rắn cắn thì phải làm gì", "sơ cứu cho trẻ bị bỏng thế nào", "tre bi hoc thi lam gi"],
+)
+def test_a_first_aid_question_points_to_115_without_made_up_steps(
+    responder: Responder, text: str
+) -> None:
+    # No checked first-aid source: the answer names 115 and says it gives no steps.
+    reply = responder.respond(text, "parent")
+    assert reply.entry_id == "tre-bi-thuong-lam-gi-truoc", (reply.entry_id, reply.band)
+    assert "115" in reply.parts[0] and "không hướng dẫn sơ cứu" in reply.parts[0]

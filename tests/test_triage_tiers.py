@@ -98,6 +98,16 @@ def test_check_line_under_a_fallback_is_the_only_mention_of_111(responder: Respo
     assert not plain.check and "111" in plain.text  # a plain fallback still names 111
 
 
+def test_a_doubtful_message_is_not_told_the_bot_did_not_understand(responder: Responder) -> None:
+    """A parent writing "bé bị sốt co giật" must not read "Xin lỗi, mình chưa hiểu câu này" as
+    the first words: a doubtful danger with no answer opens with what to do if it is happening."""
+    reply = responder.respond("e ko muốn về nhà chút nào")
+    assert reply.check and reply.band == "fallback"
+    first = reply.parts[0]
+    assert "chưa hiểu câu này" not in first
+    assert "nguy hiểm ngay lúc này" in first and "gọi ngay" in first
+
+
 def test_invisible_characters_do_not_hide_danger(responder: Responder) -> None:
     plain = responder.respond("bố đánh em chảy máu")
     hidden = responder.respond("bố\u200b đá\u00adnh em chảy\u202e máu")
