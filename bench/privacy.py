@@ -32,9 +32,11 @@ SETS = {
     "sealed (round 10)": ROOT / "tests/data/sealed/privacy_round10.yaml",
     "sealed (round 14, teen)": ROOT / "tests/data/sealed/privacy_round14_teen.yaml",
     "sealed (round 14, social worker)": ROOT / "tests/data/sealed/privacy_round14_gialai.yaml",
+    "sealed (round 16, Bắc)": ROOT / "tests/data/sealed/privacy_round16_bac.yaml",
     "round 8 (tuned)": ROOT / "tests/data/privacy/round8_fresh.yaml",
     "round 9 A (tuned)": ROOT / "tests/data/privacy/round9_a.yaml",
     "round 9 B (tuned)": ROOT / "tests/data/privacy/round9_b.yaml",
+    "round 16 Mekong (tuned)": ROOT / "tests/data/privacy/round16_mekong.yaml",
 }
 _WORD_RE = re.compile(r"\w+")
 

@@ -70,6 +70,11 @@ MUST_REDACT = [
     ("hom nay lan bao voi tao la duong no so nguc no", "lan", "[TÊN]"),
     # an Ê Đê name typed in lower case without diacritics
     ("h lim kbuor bi 1 nguoi dan ong la cho di", "lim kbuor", "[TÊN]"),
+    # nicknames in a list that holds a name
+    ("bọn nó gồm Hoàng Văn Tú, lâm tí, sơn ken với tuấn khùng", "sơn ken", "[TÊN]"),
+    ("bọn nó gồm Hoàng Văn Tú, lâm tí, sơn ken với tuấn khùng", "tuấn khùng", "[TÊN]"),
+    # a river-mouth or islet name after its place word
+    ("ghe đó đậu ở vàm Cái Cối", "Cối", "[ĐỊA CHỈ]"),
 ]
 
 
@@ -113,6 +118,9 @@ MUST_KEEP = [
     "Nghị quyết 121/2020/QH14 nói về vấn đề gì",
     "cười chết mất, nó giả giọng y chang",
     "hoa bao nhieu tien",
+    # a list with no name in it, and a number in a list with a name
+    "tránh bỏng, điện giật, té ngã và đuối nước thế nào",
+    "hoa, kẹo và bánh có được cho trẻ không",
     "",
 ]
 

@@ -18,9 +18,10 @@ from bot.privacy.audit import LeakAuditor
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = yaml.safe_load((ROOT / "tests/data/privacy/dev.yaml").read_text(encoding="utf-8"))
-# Later authors' sets (rounds 8 and 9), measured as delivered and then tuned on: a floor, not 100 %.
-LATER_SETS = ("round8_fresh.yaml", "round9_a.yaml", "round9_b.yaml")
-LATER_MOST_LEAKY = 0.07  # share of messages with any leak; 11 of 260 (4.2 %) on 2026-12-06
+# Later authors' sets (rounds 8, 9 and 16), measured as delivered and then tuned on: a floor,
+# not 100 %.
+LATER_SETS = ("round8_fresh.yaml", "round9_a.yaml", "round9_b.yaml", "round16_mekong.yaml")
+LATER_MOST_LEAKY = 0.07  # share of messages with any leak; 8 of 305 (2.6 %) on 2026-12-06
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_later_authors_messages_rarely_leak(redactor, auditor):
         (ROOT / "tests/data/privacy" / name).read_text(encoding="utf-8"))]
     leaky = [out for item in items if any(
         auditor.leaks(secret, out := redactor.redact(item["text"])) for secret in item["secrets"])]
-    assert len(items) >= 250
+    assert len(items) >= 300
     assert len(leaky) / len(items) <= LATER_MOST_LEAKY, leaky
 
 

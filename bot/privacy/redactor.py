@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from bot.privacy.lists import PrivacyLists, fold_word
+from bot.privacy.namelists import mask_listed_names
 from bot.privacy.numbers import NumberRules
 from bot.privacy.patterns import SHAPES
 from bot.privacy.tokens import (
@@ -119,6 +120,7 @@ class Redactor:
         self._contexts(toks, labels)
         self._free_names(toks, labels)
         self._cued_names(toks, labels)
+        mask_listed_names(toks, labels, self._starts_name, NAME)
         return render(text, toks, labels)
 
     # --- rules ------------------------------------------------------------------------------
@@ -441,6 +443,12 @@ class Redactor:
             if (given and (prev, tok.folded) not in self._bigrams
                     and (tok.folded, nxt.folded) not in self._bigrams):
                 labels[k] = NAME
+
+    def _starts_name(self, tok: Tok) -> bool:
+        """A list item's first word that makes it a name: a given or family name, typed with
+        diacritics or a capital (without either, too many syllables are also some name)."""
+        return ((tok.cap or not tok.plain) and tok not in self._address
+                and (tok in self._given or tok in self._surnames))
 
     def _said_to(self, toks: list[Tok], k: int) -> bool:
         """Whether toks[k] goes on a speech verb typed without diacritics: "với", "là",
