@@ -83,10 +83,10 @@ def alarm(
 
 
 def match_for(
-    plan: DangerPlan, cat_id: str, kinds: set[str], phrase: str, witness: bool = False,
-    evidence: set[str] | None = None,
+    plan: DangerPlan, cat_id: str, kinds: set[str], phrase: str, witness: bool,
+    evidence: set[str],
 ) -> UrgentMatch:
-    """The alarm for a rule hit: adult words when an adult cue was found."""
+    """The alarm for a rule hit: adult words when an adult cue was found; it keeps the
+    categories its `precedence` rules beat in this message (`evidence`)."""
     speaker: Speaker = "adult" if "adult" in kinds else "child"
-    holds_over = beaten(plan, cat_id, evidence) if evidence is not None else frozenset()
-    return alarm(plan, cat_id, speaker, phrase, witness, holds_over)
+    return alarm(plan, cat_id, speaker, phrase, witness, beaten(plan, cat_id, evidence))
