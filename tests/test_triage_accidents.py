@@ -30,6 +30,9 @@ def _numbers(text: str) -> list[str]:
         "bạn em tắm sông bị nước cuốn, không thấy đâu",
         "em bé bị bỏ quên trong ô tô ngoài nắng, cửa khóa",
         "em be bi hoc keo, mat tim r",
+        "thằng bạn em đang đá bóng tự nhiên ngã gục, lay mãi không dậy",
+        # water words typed without diacritics still read as water when they come with a place
+        "be nha toi tam ao voi ban tu chieu, gio khong thay len",
     ],
 )
 def test_accident_gets_115_first_then_111(responder: Responder, text: str) -> None:
@@ -113,6 +116,9 @@ def test_a_beating_that_draws_blood_keeps_the_violence_reply(responder: Responde
         "co nguoi la noi ba e dang cap cuu, bieu e len xe di lien",
         "ông kia bảo nhà em cháy rồi, bảo em lên xe ông đưa về",
         "1 bà lạ hoắc nói mẹ nhờ bà đón em, mẹ em nằm viện, bà cứ kéo tay em",
+        # "ho" is "họ" (they) as often as "hồ" (lake): not a drowning
+        "co 1 ong la noi me bi tai nan, keo em len xe, ho noi se cho em ve",
+        "có chú nào tới trường nói ba kêu chú đón về, em đang đi theo ổng ra cổng",
     ],
 )
 def test_a_stranger_s_accident_story_is_a_lure_not_an_accident(
@@ -142,3 +148,21 @@ def test_a_first_aid_question_points_to_115_without_made_up_steps(
     reply = responder.respond(text, "parent")
     assert reply.entry_id == "tre-bi-thuong-lam-gi-truoc", (reply.entry_id, reply.band)
     assert "115" in reply.parts[0] and "không hướng dẫn sơ cứu" in reply.parts[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # without diacritics "ao" is also "áo" (a shirt) and "ho" also "họ" (they)
+        "con toi chua ve, co nguoi la dan di, mac ao do",
+        "em trai toi di hoc chua ve, co nguoi thay ho keo no len xe may",
+        # lost at a market, far from water: missing (113 first), whatever the model's kind
+        "con toi 5 tuoi di lac o cho, tim 2 tieng chua thay",
+    ],
+)
+def test_a_child_taken_or_lost_away_from_water_is_not_an_accident(
+    responder: Responder, text: str
+) -> None:
+    reply = responder.respond(text, "parent")
+    assert reply.urgent and reply.category == "kidnapping", (reply.tier, reply.category)
+    assert _numbers(reply.parts[0])[:1] == ["113"], reply.parts[0]

@@ -16,6 +16,7 @@ from bot.core.triage.words import (
     deletes,
     is_syllable,
     marks_agree,
+    pinned,
     telex,
     within_one_edit,
 )
@@ -103,7 +104,9 @@ class PhraseIndex:
         if tok.folded == want.folded:
             if self.exact:
                 return 0 if tok.accented == want.accented else None
-            if marks_agree(tok.accented, want.accented):
+            if tok.accented == want.accented or (
+                not tok.pinned and marks_agree(tok.accented, want.accented)
+            ):
                 return 0
             return 1 if fuzzy and len(want.folded) >= 4 else None
         if self.exact:
@@ -205,14 +208,17 @@ class PhraseIndex:
             self._plans[folded] = found
         return found
 
-    def scan(self, toks: list[Tok], exact: bool = False) -> list[Hit]:
+    def scan(self, toks: list[Tok], exact: bool = False, strict: bool = False) -> list[Hit]:
         """Every phrase occurrence in a clause, in the order a plain walk over every phrase
         starting on each token would find them. A phrase of two or more words is walked only
         when its second word is within reach of the next two tokens (a phrase's second word
         sits right after its first, or one inserted word later) and every word it needs is
         within reach of the tokens of its chunk, so a 20,000-character message stays fast
-        and nothing is dropped."""
+        and nothing is dropped. `strict`: the writer types diacritics (`mostly_marked`), so
+        the words `pinned` reads as typed need a rule word's own marks."""
         self.exact = exact
+        if strict:
+            toks = pinned(toks)
         hits: list[Hit] = []
         n = len(toks)
         plans_cache = self._plans

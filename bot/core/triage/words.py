@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from bot.core.text import Normalised, fold
@@ -24,6 +25,9 @@ _DOUBLED = re.compile(r"([aeiouy])\1")
 class Tok(NamedTuple):
     folded: str
     accented: str
+    # read as typed: a word with the same letters but other diacritics is another word (set by
+    # `PhraseIndex.scan(strict=True)`, see `pinned`)
+    pinned: bool = False
 
 
 def expand_sets(text: str, word_sets: dict[str, list[str]]) -> list[str]:
@@ -44,6 +48,36 @@ def _char_marks(ch: str) -> frozenset[str]:
     if ch in "đĐ":
         return frozenset({"stroke"})
     return frozenset(unicodedata.normalize("NFD", ch)[1:])
+
+
+MARKED_SHARE = 0.5
+
+
+def pinned(toks: list[Tok]) -> list[Tok]:
+    """The clause's words a writer who types diacritics typed as meant: each word that carries
+    a mark, and each unmarked word between two that do ("thuốc sau ăn" is not "thuốc sâu").
+    An unmarked stretch inside accented text ("hôm nay vui lắm em muon tu tu hôm nay") was
+    typed without marks: its words still match whatever marks a rule word has."""
+    marked = [not t.accented.isascii() for t in toks]
+    last = len(toks) - 1
+    return [
+        t._replace(pinned=True)
+        if marked[i] or (0 < i < last and marked[i - 1] and marked[i + 1])
+        else t
+        for i, t in enumerate(toks)
+    ]
+
+
+def mostly_marked(words: Sequence[str]) -> bool:
+    """The writer types diacritics: at least half the words of two or more letters carry one.
+    Then a word typed without marks ("cho", "anh", "đang") means itself, not a marked rule
+    word with the same letters ("chở", "ảnh", "đăng"). A few marked words in unaccented text
+    ("tau treo cay bị bổ") do not count: that writer leaves most marks out."""
+    letters = [w for w in words if len(w) >= 2 and w.isalpha()]
+    if not letters:
+        return False
+    marked = sum(1 for w in letters if not w.isascii())
+    return marked >= MARKED_SHARE * len(letters)
 
 
 def is_syllable(folded: str) -> bool:
