@@ -37,6 +37,7 @@ SETS = {
     "round 9 A (tuned)": ROOT / "tests/data/privacy/round9_a.yaml",
     "round 9 B (tuned)": ROOT / "tests/data/privacy/round9_b.yaml",
     "round 16 Mekong (tuned)": ROOT / "tests/data/privacy/round16_mekong.yaml",
+    "round 17 Quảng Nam (tuned)": ROOT / "tests/data/privacy/round17_quang-nam.yaml",
 }
 _WORD_RE = re.compile(r"\w+")
 

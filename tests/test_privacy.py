@@ -75,6 +75,8 @@ MUST_REDACT = [
     ("bọn nó gồm Hoàng Văn Tú, lâm tí, sơn ken với tuấn khùng", "tuấn khùng", "[TÊN]"),
     # a river-mouth or islet name after its place word
     ("ghe đó đậu ở vàm Cái Cối", "Cối", "[ĐỊA CHỈ]"),
+    # a boarding school for ethnic-minority pupils, typed in lower case without diacritics
+    ("e hoc truong ban tru tra van, bi ban danh", "tra van", "[TRƯỜNG]"),
 ]
 
 
