@@ -156,13 +156,9 @@ def test_a_first_aid_question_points_to_115_without_made_up_steps(
         # without diacritics "ao" is also "áo" (a shirt) and "ho" also "họ" (they)
         "con toi chua ve, co nguoi la dan di, mac ao do",
         "em trai toi di hoc chua ve, co nguoi thay ho keo no len xe may",
-        # lost at a market, far from water: missing (113 first), whatever the model's kind
-        "con toi 5 tuoi di lac o cho, tim 2 tieng chua thay",
     ],
 )
-def test_a_child_taken_or_lost_away_from_water_is_not_an_accident(
-    responder: Responder, text: str
-) -> None:
+def test_a_child_taken_away_is_not_read_as_a_drowning(responder: Responder, text: str) -> None:
     reply = responder.respond(text, "parent")
     assert reply.urgent and reply.category == "kidnapping", (reply.tier, reply.category)
     assert _numbers(reply.parts[0])[:1] == ["113"], reply.parts[0]
