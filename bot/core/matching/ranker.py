@@ -415,21 +415,25 @@ class Ranker:
         weights /= float(np.sqrt(np.dot(weights, weights))) or 1.0
         return features, weights, at, found
 
-    def vector(self, folded: str) -> dict[int, float]:
-        """The message's normalised TF-IDF weights, feature -> weight."""
-        features, weights, _, _ = self._query(folded)
-        return dict(zip(features.tolist(), weights.tolist(), strict=True))
-
     def _focused(self, folded: str, focus: str) -> _Query:
         """The whole message and the question found in it, mixed (FOCUS_SHARE) and
         normalised again."""
-        mixed = {f: (1 - FOCUS_SHARE) * w for f, w in self.vector(folded).items()}
-        for f, w in self.vector(focus).items():
-            mixed[f] = mixed.get(f, 0.0) + FOCUS_SHARE * w
-        norm = float(np.sqrt(sum(w * w for w in mixed.values()))) or 1.0
-        features = np.fromiter(mixed, dtype=np.int64, count=len(mixed))
-        weights = np.fromiter(mixed.values(), dtype=np.float64, count=len(mixed))
-        return (features, weights / norm, *self._postings.find(features))
+        whole, whole_w, whole_at, whole_found = self._query(folded)
+        part, part_w, part_at, part_found = self._query(focus)
+        # The focus's features already in the message add to them; the others follow, in the
+        # order they appear (the order of the sum below, so the norm is the same to the bit
+        # as summing a dict of both). Each feature is looked up in the postings once.
+        sorter = np.argsort(whole, kind="stable")
+        pos = np.searchsorted(whole, part, sorter=sorter).clip(max=max(whole.size - 1, 0))
+        shared = (whole[sorter[pos]] == part) if whole.size else np.zeros(part.size, dtype=bool)
+        weights = (1 - FOCUS_SHARE) * whole_w
+        weights[sorter[pos[shared]]] += FOCUS_SHARE * part_w[shared]
+        new = ~shared
+        weights = np.concatenate([weights, FOCUS_SHARE * part_w[new]])
+        norm = float(np.sqrt(sum(w * w for w in weights.tolist()))) or 1.0
+        return (np.concatenate([whole, part[new]]), weights / norm,
+                np.concatenate([whole_at, part_at[new]]),
+                np.concatenate([whole_found, part_found[new]]))
 
     def search(
         self,
