@@ -16,7 +16,6 @@ from bot.core.triage.words import (
     deletes,
     is_syllable,
     marks_agree,
-    pinned,
     telex,
     within_one_edit,
 )
@@ -208,17 +207,14 @@ class PhraseIndex:
             self._plans[folded] = found
         return found
 
-    def scan(self, toks: list[Tok], exact: bool = False, strict: bool = False) -> list[Hit]:
+    def scan(self, toks: list[Tok], exact: bool = False) -> list[Hit]:
         """Every phrase occurrence in a clause, in the order a plain walk over every phrase
         starting on each token would find them. A phrase of two or more words is walked only
         when its second word is within reach of the next two tokens (a phrase's second word
         sits right after its first, or one inserted word later) and every word it needs is
         within reach of the tokens of its chunk, so a 20,000-character message stays fast
-        and nothing is dropped. `strict`: the writer types diacritics (`mostly_marked`), so
-        the words `pinned` reads as typed need a rule word's own marks."""
+        and nothing is dropped. A `pinned` token needs a rule word's own marks."""
         self.exact = exact
-        if strict:
-            toks = pinned(toks)
         hits: list[Hit] = []
         n = len(toks)
         plans_cache = self._plans

@@ -23,7 +23,7 @@ from bot.core.triage.plan import DangerPlan
 from bot.core.triage.result import UrgentMatch
 from bot.core.triage.safety_net import clause_cues, safety_net
 from bot.core.triage.schema import DangerFile
-from bot.core.triage.words import Tok, fold_word, mostly_marked, token_pairs
+from bot.core.triage.words import Tok, fold_word, mostly_marked, pinned, token_pairs
 
 _CLAUSE_SPLIT = re.compile(r"[.!?;:,\n\r…]+")
 _WORD = re.compile(r"\w+")  # the words `canonical` keeps
@@ -66,11 +66,12 @@ class Triage:
             if short is not None:
                 return short
         clauses = self._clauses(message)
-        strict = mostly_marked(message.words)
-        found = [plan.danger_index.scan(toks, strict=strict) for toks in clauses]
+        if mostly_marked(message.words):  # a writer who types diacritics is read as typed
+            clauses = [pinned(toks) for toks in clauses]
+        found = [plan.danger_index.scan(toks) for toks in clauses]
         # the common case: no danger phrase, so no cue scan for the rules
         cues: list[list[Hit] | None] = [None] * len(clauses)  # shared with the safety net
-        match = self._rules(message, clauses, found, cues, strict) if any(found) else None
+        match = self._rules(message, clauses, found, cues) if any(found) else None
         if match is None and plan.net_index is not None:
             match = safety_net(plan, message, clauses, plan.net_index, cues)
         return match
@@ -81,7 +82,6 @@ class Triage:
         clauses: list[list[Tok]],
         found: list[list[Hit]],
         cues: list[list[Hit] | None],
-        strict: bool,
     ) -> UrgentMatch | None:
         """The listed phrases and `together` groups, with their negations, idioms and cues
         (each clause's cue hits are left in `cues` for the safety net)."""
@@ -95,7 +95,7 @@ class Triage:
         for n, (toks, danger_hits) in enumerate(zip(clauses, found, strict=True)):
             base = offset
             offset += len(toks)
-            clause = cues[n] = clause_cues(plan, toks, message.typed_accents, strict)
+            clause = cues[n] = clause_cues(plan, toks, message.typed_accents)
             hits = danger_hits + clause
             masks = Masks(hits, len(toks), danger.negation_window, danger.max_gap)
             for hit in hits:

@@ -14,15 +14,12 @@ from bot.core.triage.cues import MASKABLE, Masks, Who
 from bot.core.triage.phrases import Hit, PhraseIndex
 from bot.core.triage.plan import DangerPlan
 from bot.core.triage.result import UrgentMatch
-from bot.core.triage.words import Tok, mostly_marked
+from bot.core.triage.words import Tok
 
 
-def clause_cues(plan: DangerPlan, toks: list[Tok], typed_accents: bool,
-                strict: bool = False) -> list[Hit]:
-    """The cue hits of one clause (cancelling cues read as typed when accents were typed;
-    `strict`: the writer types diacritics, `mostly_marked`)."""
-    return (plan.cue_index.scan(toks, strict=strict)
-            + plan.cancel_index.scan(toks, exact=typed_accents))
+def clause_cues(plan: DangerPlan, toks: list[Tok], typed_accents: bool) -> list[Hit]:
+    """The cue hits of one clause (cancelling cues read as typed when accents were typed)."""
+    return plan.cue_index.scan(toks) + plan.cancel_index.scan(toks, exact=typed_accents)
 
 
 def safety_net(
@@ -38,8 +35,7 @@ def safety_net(
     net = plan.net
     assert net is not None
     danger = plan.danger
-    strict = mostly_marked(message.words)
-    scans = [index.scan(toks, strict=strict) for toks in clauses]
+    scans = [index.scan(toks) for toks in clauses]
     if not any(h.phrase.kind == "net_harm" for hits in scans for h in hits):
         return None
     kinds: set[str] = set()
@@ -53,7 +49,7 @@ def safety_net(
         exact = message.typed_accents
         known = known_cues[n] if known_cues is not None else None
         cues = (
-            known if known is not None else clause_cues(plan, toks, exact, strict)
+            known if known is not None else clause_cues(plan, toks, exact)
         ) + plan.net_block.scan(toks, exact=exact)
         masks = Masks(cues, len(toks), net.negation_window, danger.max_gap)
         # a harm word inside an everyday wording or just after it ("ngã xe bị chảy máu")

@@ -26,7 +26,7 @@ class Tok(NamedTuple):
     folded: str
     accented: str
     # read as typed: a word with the same letters but other diacritics is another word (set by
-    # `PhraseIndex.scan(strict=True)`, see `pinned`)
+    # the rules for a writer who types diacritics, see `pinned`)
     pinned: bool = False
 
 
