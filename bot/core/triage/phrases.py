@@ -103,9 +103,9 @@ class PhraseIndex:
         if tok.folded == want.folded:
             if self.exact:
                 return 0 if tok.accented == want.accented else None
-            if tok.accented == want.accented or (
-                not tok.pinned and marks_agree(tok.accented, want.accented)
-            ):
+            same = (tok.accented == want.accented if tok.pinned
+                    else marks_agree(tok.accented, want.accented))
+            if same:
                 return 0
             return 1 if fuzzy and len(want.folded) >= 4 else None
         if self.exact:

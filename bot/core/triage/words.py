@@ -70,9 +70,9 @@ def pinned(toks: list[Tok]) -> list[Tok]:
 
 def mostly_marked(words: Sequence[str]) -> bool:
     """The writer types diacritics: at least half the words of two or more letters carry one.
-    Then a word typed without marks ("cho", "anh", "đang") means itself, not a marked rule
-    word with the same letters ("chở", "ảnh", "đăng"). A few marked words in unaccented text
-    ("tau treo cay bị bổ") do not count: that writer leaves most marks out."""
+    Then the words `pinned` picks mean what was typed ("đang" is not the rule word "đăng",
+    "thuốc sau ăn" not "thuốc sâu"). A few marked words in unaccented text ("tau treo cay bị
+    bổ") do not count: that writer leaves most marks out."""
     letters = [w for w in words if len(w) >= 2 and w.isalpha()]
     if not letters:
         return False
