@@ -33,6 +33,7 @@ SETS = {
     "sealed (round 14, teen)": ROOT / "tests/data/sealed/privacy_round14_teen.yaml",
     "sealed (round 14, social worker)": ROOT / "tests/data/sealed/privacy_round14_gialai.yaml",
     "sealed (round 16, Bắc)": ROOT / "tests/data/sealed/privacy_round16_bac.yaml",
+    "sealed (round 18, Tây Nguyên)": ROOT / "tests/data/sealed/privacy_round18_tay-nguyen.yaml",
     "round 8 (tuned)": ROOT / "tests/data/privacy/round8_fresh.yaml",
     "round 9 A (tuned)": ROOT / "tests/data/privacy/round9_a.yaml",
     "round 9 B (tuned)": ROOT / "tests/data/privacy/round9_b.yaml",

@@ -119,6 +119,9 @@ def test_a_beating_that_draws_blood_keeps_the_violence_reply(responder: Responde
         # "ho" is "họ" (they) as often as "hồ" (lake): not a drowning
         "co 1 ong la noi me bi tai nan, keo em len xe, ho noi se cho em ve",
         "có chú nào tới trường nói ba kêu chú đón về, em đang đi theo ổng ra cổng",
+        # Nam Bộ: "má" (mum), "kêu ... lên xe ông", "tía" (dad), "tới rước" (to pick up)
+        "co ong la noi ma tui bi tai nan nam vien, keu tui len xe ong cho di lien",
+        "ong do noi tia tui nho ong toi ruoc tui, ong dung ngoai cong truong",
     ],
 )
 def test_a_stranger_s_accident_story_is_a_lure_not_an_accident(
@@ -162,3 +165,27 @@ def test_a_child_taken_away_is_not_read_as_a_drowning(responder: Responder, text
     reply = responder.respond(text, "parent")
     assert reply.urgent and reply.category == "kidnapping", (reply.tier, reply.category)
     assert _numbers(reply.parts[0])[:1] == ["113"], reply.parts[0]
+
+
+def test_a_child_missing_near_water_is_an_accident(responder: Responder) -> None:
+    reply = responder.respond("con tôi 6 tuổi đi lạc ở bãi biển, sóng lớn lắm", "parent")
+    assert reply.urgent and reply.category == "accident_medical", (reply.tier, reply.category)
+    assert _numbers(reply.parts[0])[0] == "115"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Nam Bộ without diacritics: "té" (fell), "kinh" (a canal), "hong thở" (not breathing)
+        "thang em tui te xuong kinh, tui keo len ma no hong tho",
+        "em tui rớt xuống giếng rồi",
+        "be nha ben te song, gio nam im ko tho",
+    ],
+)
+def test_a_southern_fall_into_water_is_an_accident(responder: Responder, text: str) -> None:
+    # the rules read it too, not the learned model alone
+    match = responder.triage.assess(responder.normalise(text))
+    assert match is not None and match.category == "accident_medical", match
+    reply = responder.respond(text)
+    assert reply.urgent and reply.category == "accident_medical", (reply.tier, reply.category)
+    assert _numbers(reply.parts[0])[0] == "115"

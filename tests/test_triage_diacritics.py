@@ -29,6 +29,9 @@ def responder() -> Responder:
         ("Em nhờ ba chở em trai đi viện vì nó nuốt pin", "accident_medical"),
         # "đề" (a test paper) is "để" (to leave) without marks: not homework talk
         ("bo me cu de em mot minh em muon chet", "self_harm"),
+        # "hong" is "không" only before a few words ("hong thở"): the name Hồng followed by
+        # "bị" must not become a negation that hides the beating
+        ("chi Hong bi bo danh chay mau", "physical_violence"),
     ],
 )
 def test_the_danger_is_read_from_the_words_as_typed(
@@ -43,6 +46,8 @@ def test_the_danger_is_read_from_the_words_as_typed(
     [
         "Mẹ thu điện thoại của em cho đến khi thi xong",
         "Cho con hỏi con muốn đi chơi với bạn được không",
+        # "rạch" alone is also the town Rạch Giá (and "kênh rạch"), not cutting
+        "tui hoc lop 6 o Rach Gia, tui muon biet goi 111 co ton tien hong",
     ],
 )
 def test_everyday_words_that_fold_like_danger_words_raise_nothing(
