@@ -48,6 +48,11 @@ def test_the_danger_is_read_from_the_words_as_typed(
         "Cho con hỏi con muốn đi chơi với bạn được không",
         # "rạch" alone is also the town Rạch Giá (and "kênh rạch"), not cutting
         "tui hoc lop 6 o Rach Gia, tui muon biet goi 111 co ton tien hong",
+        # "bạn em sang / qua" is a friend coming over, not "bán em sang" (sold abroad)
+        "ban em sang nha em lam bai tap",
+        "hom qua ban em qua nha em choi game",
+        # "bị bạn" (by a friend) is not "bị bán" (sold)
+        "em bi ban giau mat cap sach",
     ],
 )
 def test_everyday_words_that_fold_like_danger_words_raise_nothing(

@@ -24,6 +24,22 @@ def test_clear_disclosure_is_urgent_alone_first(responder: Responder) -> None:
     assert "111" in reply.parts[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [("cứu", "distress"), ("SOS", "distress"), ("em sợ quá", "distress"),
+     ("e bi bat coc r", "kidnapping"), ("em bị trói", "neglect")],
+)
+def test_a_message_that_is_only_a_cry_gets_the_urgent_reply_first(
+    responder: Responder, text: str, category: str
+) -> None:
+    # One word gives the learned model little to read ("cứu" alone: P(danger) 0.10): a cry
+    # listed in danger.yaml's short_messages is urgent whatever it rates, not a first-aid
+    # disclaimer with the 111 line under it.
+    reply = responder.respond(text)
+    assert reply.urgent and reply.category == category, (reply.tier, reply.category)
+    assert "111" in reply.parts[0] and not reply.check
+
+
 def test_doubtful_message_gets_check_line_and_button_turns_it_urgent(
     responder: Responder,
 ) -> None:

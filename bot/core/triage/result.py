@@ -24,6 +24,9 @@ class UrgentMatch:
     # categories a `precedence` rule ranks below this one in this message: the learned
     # model's kind never replaces this alarm with one of them
     holds_over: frozenset[str] = frozenset()
+    # the message is nothing but a cry listed in `short_messages` ("cứu", "em bị bắt cóc"):
+    # urgent whatever the learned model rates it (one word gives it little to read)
+    whole_message: bool = False
 
     def _for_adult(self, audience: str | None) -> bool:
         return audience in _ADULT_AUDIENCES or self.speaker == "adult"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import replace
 
 from bot.core import onemessage
 from bot.core.text import Normalised, Normaliser, canonical
@@ -142,7 +143,7 @@ class Triage:
         if found is None:
             return None
         cat_id, wording = found
-        return alarm(plan, cat_id, "child", wording)
+        return replace(alarm(plan, cat_id, "child", wording), whole_message=True)
 
     def _clauses(self, message: Normalised) -> list[list[Tok]]:
         """The message cut at punctuation, every clause kept (never truncated), so a phrase

@@ -37,7 +37,10 @@ class Tiering:
         if not message.folded:
             return None, "none"
         danger, kind = self._scores(message)
-        rule_at = None if match is None else self._rule_at(match.category)
+        if match is None:
+            rule_at = None
+        else:  # a whole-message cry is urgent from any P(danger)
+            rule_at = 0.0 if match.whole_message else self._rule_at(match.category)
         tier = self.model.tier(danger, rule_at)
         if tier != "urgent":
             return None, tier
@@ -60,8 +63,9 @@ class Tiering:
         """The rule's alarm, else the model's kind; the model's kind also overrides the rule's
         category when that kind says `model_kind_first` (accidents, fire: 115 / 114 first
         whatever phrase matched), never the other way round, not over a `precedence` rule
-        that ranks the rule's category first in this message, and only when the model finds
-        danger at all (its kind of a plain question, P(danger) ~0, means nothing)."""
+        that ranks the rule's category first in this message, not over a whole-message cry
+        (the model reads one or two words), and only when the model finds danger at all (its
+        kind of a plain question, P(danger) ~0, means nothing)."""
         if match is None:
             return self.match_for(kind, audience)
         categories = self.danger.categories
@@ -69,7 +73,7 @@ class Tiering:
         if (danger >= self.model.check_at and model_kind is not None
                 and model_kind.model_kind_first
                 and not (ruled is not None and ruled.model_kind_first)
-                and kind not in match.holds_over):
+                and kind not in match.holds_over and not match.whole_message):
             return self.match_for(kind, audience)
         return match
 
