@@ -37,10 +37,7 @@ class Tiering:
         if not message.folded:
             return None, "none"
         danger, kind = self._scores(message)
-        if match is None:
-            rule_at = None
-        else:  # a whole-message cry is urgent from any P(danger)
-            rule_at = 0.0 if match.whole_message else self._rule_at(match.category)
+        rule_at = None if match is None else self._rule_at(match)
         tier = self.model.tier(danger, rule_at)
         if tier != "urgent":
             return None, tier
@@ -77,8 +74,12 @@ class Tiering:
             return self.match_for(kind, audience)
         return match
 
-    def _rule_at(self, category_id: str) -> float:
-        category = self.danger.categories.get(category_id)
+    def _rule_at(self, match: UrgentMatch) -> float:
+        """The P(danger) from which this rule alarm is urgent: its category's
+        `rule_urgent_at`; any P for a message that is nothing but a cry."""
+        if match.whole_message:
+            return 0.0
+        category = self.danger.categories.get(match.category)
         return category.rule_urgent_at if category is not None else self.model.check_at
 
     def match_for(self, kind: str, audience: str | None) -> UrgentMatch:
