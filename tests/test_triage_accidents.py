@@ -64,7 +64,13 @@ def test_a_friend_in_an_accident_is_not_answered_with_the_witness_reply(
 
 
 @pytest.mark.parametrize(
-    "text", ["cháy nhà thì gọi số nào", "cách phòng tránh đuối nước cho trẻ", "em chạy bộ mỗi sáng"]
+    "text",
+    [
+        "cháy nhà thì gọi số nào",
+        "cách phòng tránh đuối nước cho trẻ",
+        "em chạy bộ mỗi sáng",
+        "cơm cháy rồi mẹ ơi, khói đen cả bếp",
+    ],
 )
 def test_accident_questions_and_lookalikes_are_not_urgent(responder: Responder, text: str) -> None:
     assert not responder.respond(text).urgent
@@ -187,5 +193,45 @@ def test_a_southern_fall_into_water_is_an_accident(responder: Responder, text: s
     match = responder.triage.assess(responder.normalise(text))
     assert match is not None and match.category == "accident_medical", match
     reply = responder.respond(text)
+    assert reply.urgent and reply.category == "accident_medical", (reply.tier, reply.category)
+    assert _numbers(reply.parts[0])[0] == "115"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "trường em cháy rồi, cầu thang toàn khói, tụi em còn kẹt trên lầu",
+        "cháy xưởng gỗ cạnh nhà, khói đen mù mịt, bé nhà tôi còn ở trong phòng",
+    ],
+)
+def test_thick_smoke_where_people_are_is_a_fire(responder: Responder, text: str) -> None:
+    # the rules read it too (round 19: "khói đen mù mịt" with no "cháy nhà" got only the check line)
+    match = responder.triage.assess(responder.normalise(text))
+    assert match is not None and match.category == "fire", match
+    reply = responder.respond(text)
+    assert reply.urgent and _numbers(reply.parts[0])[0] == "114"
+
+
+@pytest.mark.parametrize(
+    ("text", "audience"),
+    [
+        ("con gái tôi chán sống rồi, cứ ngồi nhìn chai thuốc chuột trên gác bếp", "parent"),
+        ("thằng lớn nó bảo chán sống, trong nhà còn gói thuốc diệt chuột, tôi ở xa lo quá",
+         "parent"),
+        ("em chán sống lắm, trong nhà có thuốc trừ sâu", None),
+    ],
+)
+def test_wanting_to_die_near_poison_gets_the_self_harm_reply(
+    responder: Responder, text: str, audience: str | None
+) -> None:
+    # the learned model reads a poison as an accident; the words of wanting to die keep the
+    # self-harm reply, which itself says to call 115 if something was swallowed
+    reply = responder.respond(text, audience)
+    assert reply.urgent and reply.category == "self_harm", (reply.tier, reply.category)
+    assert "115" in reply.parts[0] and "111" in reply.parts[0]
+
+
+def test_poison_swallowed_by_mistake_stays_an_accident(responder: Responder) -> None:
+    reply = responder.respond("bé uống nhầm thuốc diệt chuột, nôn liên tục", "parent")
     assert reply.urgent and reply.category == "accident_medical", (reply.tier, reply.category)
     assert _numbers(reply.parts[0])[0] == "115"
