@@ -22,6 +22,10 @@ from typing import Any
 from aiohttp import web
 
 BOT_ID = 7000000001
+# How long a spawned bot may take to start polling: a start with an empty weights store first
+# fits every learned layer in a child process (~20-30 s on a busy 2-core machine). A wait, not
+# a speed target: bench/triage_speed.py measures starts.
+BOT_START_TIMEOUT = 180.0
 BOT_USERNAME = "baove_tre_em_test_bot"
 
 

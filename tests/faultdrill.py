@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fakebotapi import FakeBotAPI
+from fakebotapi import BOT_START_TIMEOUT, FakeBotAPI
 
 from bot.privacy import user_key
 
@@ -99,7 +99,7 @@ async def kill9_drill(api: FakeBotAPI, tmp: Path, chats: int = 500, kill_after: 
     """Queue `chats` messages, SIGKILL the bot after `kill_after` replies, restart, count."""
     api.send_delay = 0.005
     proc = await spawn(drill_config(tmp, api, overall), api)
-    await api.wait_for(lambda: api.count("getUpdates") > 0, timeout=30)
+    await api.wait_for(lambda: api.count("getUpdates") > 0, timeout=BOT_START_TIMEOUT)
     for index in range(chats):
         api.message(FIRST_CHAT + index, "/111")
     await api.wait_for(lambda: len(api.sent) >= kill_after, timeout=timeout)
@@ -117,7 +117,7 @@ async def sigterm_drill(api: FakeBotAPI, tmp: Path, chats: int = 1000, timeout: 
     """Queue a slow backlog (each reply takes 0.5 s), SIGTERM, time the exit, restart, count."""
     api.send_delay = 0.5
     proc = await spawn(drill_config(tmp, api, overall), api)
-    await api.wait_for(lambda: api.count("getUpdates") > 0, timeout=30)
+    await api.wait_for(lambda: api.count("getUpdates") > 0, timeout=BOT_START_TIMEOUT)
     for index in range(chats):
         api.message(FIRST_CHAT + index, "/111")
     await api.wait_for(lambda: len(api.sent) >= 10, timeout=timeout)
@@ -188,7 +188,7 @@ async def alert_drill(api: FakeBotAPI, tmp: Path, urgent_text: str, chats: int =
     database = tmp / "log.sqlite3"
     api.held_chats.add(ALERT_CHAT)
     proc = await spawn(drill_config(tmp, api, alert_chat=ALERT_CHAT), api)
-    await api.wait_for(lambda: api.count("getUpdates") > 0, timeout=30)
+    await api.wait_for(lambda: api.count("getUpdates") > 0, timeout=BOT_START_TIMEOUT)
     for index in range(chats):
         api.message(FIRST_CHAT + index, urgent_text)
     await api.wait_for(lambda: len(_replies(api, chats)) == chats, timeout=timeout)

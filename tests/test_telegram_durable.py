@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import ALERT_CHAT_ID, HASH_SECRET, RunningBot
-from fakebotapi import FakeBotAPI
+from fakebotapi import BOT_START_TIMEOUT, FakeBotAPI
 from faultdrill import FIRST_CHAT, alert_drill, drill_config, spawn, urgent_text
 from faultdrill import HASH_SECRET as DRILL_SECRET
 from test_telegram_conversation import CHAT, _answered_question
@@ -135,7 +135,7 @@ async def test_xoa_killed_between_accept_and_delete_is_carried_out_after_restart
     database = tmp_path / "log.sqlite3"
     proc = await spawn(drill_config(tmp_path, api), api)
     try:
-        await api.wait_for(lambda: api.count("getUpdates") > 0, timeout=60)
+        await api.wait_for(lambda: api.count("getUpdates") > 0, timeout=BOT_START_TIMEOUT)
         api.message(user, "xin chào")
         api.message(other, "xin chào")
         api.message(user, "cảm ơn")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 from conftest import HASH_SECRET, KNOWLEDGE, ROOT, RunningBot, write_config
-from fakebotapi import FakeBotAPI
+from fakebotapi import BOT_START_TIMEOUT, FakeBotAPI
 
 from bot.core.knowledge import load_knowledge
 from bot.core.responder import Responder
@@ -64,7 +64,7 @@ async def test_sigterm_stops_within_seconds_flushing_the_log_and_never_printing_
     config = write_config(tmp_path, fake_api, telegram={"base_url": None})
     proc = await _spawn(config, _env(fake_api))  # base URL from TELEGRAM_BASE_URL
     try:
-        await fake_api.wait_for(lambda: fake_api.count("getUpdates") > 0, timeout=30)
+        await fake_api.wait_for(lambda: fake_api.count("getUpdates") > 0, timeout=BOT_START_TIMEOUT)
         questions = _questions(30)
         for index, question in enumerate(questions):
             fake_api.message(9000 + index % 6, question)
@@ -107,7 +107,7 @@ async def test_webhook_mode_checks_the_secret_and_answers(
     )
     proc = await _spawn(config, _env(fake_api, base_url=False))
     try:
-        await fake_api.wait_for(lambda: fake_api.webhook is not None, timeout=30)
+        await fake_api.wait_for(lambda: fake_api.webhook is not None, timeout=BOT_START_TIMEOUT)
         assert fake_api.webhook["url"] == url
         assert fake_api.webhook["secret_token"] == "s3cret-Token"
         update = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 from conftest import ROOT, write_config
-from fakebotapi import FakeBotAPI
+from fakebotapi import BOT_START_TIMEOUT, FakeBotAPI
 from test_telegram_run import _env
 
 
@@ -64,7 +64,7 @@ async def test_webhook_bad_json_400_reply_before_200_and_no_double_answer(
         "from": {"id": 78, "is_bot": False, "first_name": "Lan"},
         "entities": [{"type": "bot_command", "offset": 0, "length": 4}]}}
     try:
-        await fake_api.wait_for(lambda: fake_api.webhook is not None, timeout=30)
+        await fake_api.wait_for(lambda: fake_api.webhook is not None, timeout=BOT_START_TIMEOUT)
         async with aiohttp.ClientSession() as http:
             async with http.post(url, data=b"{not json", headers=headers) as response:
                 assert response.status == 400
