@@ -80,8 +80,9 @@ def dump(items: list[Item], author: str) -> str:
     for entry_id, texts in by_id.items():
         lines.append(f"  {entry_id}:")
         lines += [f"    - {_scalar(t)}" for t in texts]
-    lines.append("out_of_scope:")
-    lines += [f"  - {_scalar(i.text)}" for i in items if i.expect == NONE]
+    outside = [f"  - {_scalar(i.text)}" for i in items if i.expect == NONE]
+    if outside:  # an empty `out_of_scope:` is not a list: `kb check` would refuse the file
+        lines += ["out_of_scope:", *outside]
     return "\n".join(lines) + "\n"
 
 
