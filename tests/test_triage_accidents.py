@@ -212,6 +212,11 @@ def test_thick_smoke_where_people_are_is_a_fire(responder: Responder, text: str)
     assert reply.urgent and _numbers(reply.parts[0])[0] == "114"
 
 
+def test_everyday_smoke_gets_no_fire_line(responder: Responder) -> None:
+    # "toàn khói" bare would read a smoky room as a fire: only stairs, corridors, black smoke
+    assert responder.respond("bố em hút thuốc nên phòng toàn khói").tier == "none"
+
+
 @pytest.mark.parametrize(
     ("text", "audience"),
     [
