@@ -11,8 +11,8 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from bot.core.knowledge import load_knowledge
-from bot.core.matching.ranker import _l2_rows, hashed_counts
-from bot.core.ngrams import WORD_PATTERN, char_wb_grams, word_grams
+from bot.core.matching.ranker import _char_feature, _hashed, _l2_rows, hashed_counts
+from bot.core.ngrams import WORD_PATTERN, WordGramHashes, char_wb_grams, word_grams
 from bot.core.text import Normaliser
 
 KB = load_knowledge(KNOWLEDGE)
@@ -59,3 +59,21 @@ def test_row_norm_is_scikit_learns_bit_for_bit_on_the_knowledge_base() -> None:
     assert np.array_equal(ours.indptr, theirs.indptr)
     assert np.array_equal(ours.indices, theirs.indices)
     assert np.array_equal(ours.data, theirs.data)  # exact: the index keeps float16 of these
+
+
+def test_hashes_worked_out_by_word_are_the_hashes_of_the_ngrams_known_word_or_not() -> None:
+    # the table knows the words of every other text: the rest are new to it, like a child's
+    known = WordGramHashes((w for t in TEXTS[::2] for w in t.split()), 2, 5, hash)
+    grams = char_wb_grams(2, 5, lowercase=False)
+    odd = ["z\u0335a\u0337lgo", "\U0001f600\U0001f600", "x" * 3000, "Ж 中文 mixed"]
+    for text in [*TEXTS, *odd]:
+        assert known(text).tolist() == [hash(g) for g in grams(text)], text
+
+
+def test_the_rankers_features_are_the_same_with_the_words_hashes_kept() -> None:
+    kept = WordGramHashes((w for t in TEXTS[::3] for w in t.split()), 2, 5, _char_feature)
+    for text in TEXTS:
+        plain, plain_counts = _hashed(text)
+        features, counts = _hashed(text, kept)
+        assert features.tolist() == plain.tolist(), text
+        assert counts.tolist() == plain_counts.tolist(), text

@@ -10,7 +10,9 @@ scikit-learn on every knowledge-base question and triage example.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+import numpy as np
 
 from bot.core.onemessage import once
 
@@ -29,6 +31,22 @@ def _shared(name: str, analyse: Callable[[str], list[str]]) -> Callable[[str], l
     return shared
 
 
+def _word_char_grams(word: str, min_n: int, max_n: int, grams: list[str]) -> list[str]:
+    """One word's char_wb n-grams (padded with a space either side), added to `grams`."""
+    add = grams.append
+    padded = f" {word} "
+    length = len(padded)
+    for n in range(min_n, max_n + 1):
+        offset = 0
+        add(padded[:n])
+        while offset + n < length:
+            offset += 1
+            add(padded[offset : offset + n])
+        if offset == 0:  # a short word (length <= n) counts once
+            break
+    return grams
+
+
 def char_wb_grams(
     min_n: int, max_n: int, *, lowercase: bool
 ) -> Callable[[str], list[str]]:
@@ -36,18 +54,8 @@ def char_wb_grams(
 
     def analyse(text: str) -> list[str]:
         grams: list[str] = []
-        add = grams.append
         for word in _WHITE_SPACES.sub(" ", text).split():
-            padded = f" {word} "
-            length = len(padded)
-            for n in range(min_n, max_n + 1):
-                offset = 0
-                add(padded[:n])
-                while offset + n < length:
-                    offset += 1
-                    add(padded[offset : offset + n])
-                if offset == 0:  # a short word (length <= n) counts once
-                    break
+            _word_char_grams(word, min_n, max_n, grams)
         return grams
 
     shared = _shared(f"char_wb {min_n}-{max_n}", analyse)
@@ -81,3 +89,29 @@ def word_grams(
     if not lowercase:
         return shared
     return lambda text: shared(text.lower())
+
+
+class WordGramHashes:
+    """A text's char_wb n-grams as hashes (int64, in `char_wb_grams`' order), each known word's
+    worked out once.
+
+    Making and hashing the n-gram strings was most of what the learned layers cost a message
+    (a word gives ~20 of them); the words staff wrote (entries, examples) are nearly all a
+    message holds, so their hashes are kept as bytes (~8 bytes an n-gram, ~0.3 MB in all).
+    Other words are worked out each time and never kept: no message text stays in memory.
+    """
+
+    def __init__(
+        self, words: Iterable[str], min_n: int, max_n: int, hash_gram: Callable[[str], int]
+    ) -> None:
+        self._min_n, self._max_n, self._hash_gram = min_n, max_n, hash_gram
+        self._known: dict[str, bytes] = {word: self._worked_out(word) for word in set(words)}
+
+    def _worked_out(self, word: str) -> bytes:
+        grams = _word_char_grams(word, self._min_n, self._max_n, [])
+        return np.fromiter(map(self._hash_gram, grams), dtype=np.int64, count=len(grams)).tobytes()
+
+    def __call__(self, text: str) -> np.ndarray:
+        known = self._known.get
+        parts = [known(word) or self._worked_out(word) for word in text.split()]
+        return np.frombuffer(b"".join(parts), dtype=np.int64)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 from zlib import crc32
@@ -41,7 +41,7 @@ from bot.core.matching.classifier import (
     entry_weights,
 )
 from bot.core.matching.postings import Postings
-from bot.core.ngrams import char_wb_grams, word_grams
+from bot.core.ngrams import WordGramHashes, char_wb_grams, word_grams
 from bot.core.text import Normalised, Normaliser
 
 if TYPE_CHECKING:
@@ -116,25 +116,45 @@ INDEX_SETTINGS = (
 INDEX_MEMO_SIZE = 2  # knowledge versions kept built in this process (live, a reload)
 
 
-def _hashed(text: str) -> tuple[np.ndarray, np.ndarray]:
+def _char_feature(gram: str) -> int:
+    return crc32(gram.encode()) & (N_FEATURES - 1)
+
+
+def _counted(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct features in the order they first appear, and how often each appears."""
+    if not features.size:
+        return features.astype(np.int32), np.zeros(0, dtype=np.float32)
+    distinct, first, counts = np.unique(features, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    return distinct[order].astype(np.int32), counts[order].astype(np.float32)
+
+
+def _hashed(
+    text: str, char_hashes: Callable[[str], np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Hashed n-gram counts of one text: (features int32, log(1 + count) float32), the char
     n-grams in [0, N), the word n-grams in [N, 2N), in the order they first appear.
 
-    crc32, not Python's `hash`: that one changes per process, and weights built in a child
-    process must give the very replies the parent would.
+    crc32, not Python's `hash`: that one changes per process, and an index built in a child
+    process must give the very replies the parent would. `char_hashes`: the char n-grams'
+    features worked out by word (a `WordGramHashes` over `_char_feature`), the same figures.
     """
+    chars = char_hashes(text) if char_hashes is not None else np.fromiter(
+        map(_char_feature, _CHAR_GRAMS(text)), dtype=np.int64
+    )
+    char_features, char_counts = _counted(chars)
     mask = N_FEATURES - 1
-    row: dict[int, int] = {}
-    # Each distinct n-gram hashed once (Counter keeps first appearances in order, so the
-    # features come out in the same order as hashing every occurrence).
-    for gram, count in Counter(_CHAR_GRAMS(text)).items():
-        h = crc32(gram.encode()) & mask
-        row[h] = row.get(h, 0) + count
+    words: dict[int, int] = {}
+    # Each distinct word n-gram hashed once (Counter keeps first appearances in order).
     for gram, count in Counter(_WORD_GRAMS(text)).items():
         h = (crc32(gram.encode()) & mask) + N_FEATURES
-        row[h] = row.get(h, 0) + count
-    features = np.fromiter(row, dtype=np.int32, count=len(row))
-    counts = np.fromiter(row.values(), dtype=np.float32, count=len(row))
+        words[h] = words.get(h, 0) + count
+    features = np.concatenate(
+        [char_features, np.fromiter(words, dtype=np.int32, count=len(words))]
+    )
+    counts = np.concatenate(
+        [char_counts, np.fromiter(words.values(), dtype=np.float32, count=len(words))]
+    )
     return features, np.log1p(counts)  # sublinear tf
 
 
@@ -343,6 +363,9 @@ class Ranker:
             "rankertexts", [*texts, *learned], normaliser.folded, normaliser.key
         )
         texts, learned = folded[: len(texts)], folded[len(texts) :]
+        self._char_hashes = WordGramHashes(
+            (word for text in folded for word in text.split()), 2, 5, _char_feature
+        )
         self._question_count = len(texts)
         if not texts:
             prepared: _Prepared = (
@@ -406,7 +429,7 @@ class Ranker:
         search time."""
         if len(folded) > HEAD_CHARS + TAIL_CHARS:
             folded = f"{folded[:HEAD_CHARS]} {folded[-TAIL_CHARS:]}"
-        features, counts = _hashed(folded)
+        features, counts = _hashed(folded, self._char_hashes)
         features = features.astype(np.int64)
         at, found = self._postings.find(features)
         if features.size == 0:

@@ -30,7 +30,7 @@ from bot.core.fitting import (
     weights_key,
 )
 from bot.core.keptfolds import folded_texts
-from bot.core.ngrams import WORD_PATTERN, char_wb_grams, word_grams
+from bot.core.ngrams import WORD_PATTERN, WordGramHashes, char_wb_grams, word_grams
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -256,8 +256,13 @@ class _AppliedTfidf:
     per-call overhead, paid again for each part).
     """
 
-    def __init__(self, parts: list[_Part]) -> None:
+    def __init__(
+        self, parts: list[_Part], first_part_hashes: WordGramHashes | None = None
+    ) -> None:
+        """`first_part_hashes`: the first (char) part's n-gram hashes worked out by word, the
+        same figures as hashing its analyser's n-grams."""
         self._analysers = [part.analyse for part in parts]
+        self._first_part_hashes = first_part_hashes
         # Each part's n-gram hashes are salted with its position, so a term of one part (the
         # word "ba") never matches the same string in another (the char n-gram "ba").
         self._salts = [_salt(i) for i in range(len(parts))]
@@ -292,13 +297,19 @@ class _AppliedTfidf:
         """Per part, row . weights; and the kind parts' row . kind weights (None: no known
         n-gram), for the text's l2-normalised (per part) tf-idf row."""
         dots = np.zeros(self._n_parts)
-        wanted: list[int] = []
-        for analyse, salt in zip(self._analysers, self._salts, strict=True):
+        wanted: list[np.ndarray] = []
+        for part, (analyse, salt) in enumerate(zip(self._analysers, self._salts, strict=True)):
+            if not part and self._first_part_hashes is not None:  # salt 0: the plain hashes
+                wanted.append(self._first_part_hashes(text.lower()))
+                continue
             grams = analyse(text)
-            wanted.extend(map(hash, grams) if not salt else [hash(g) ^ salt for g in grams])
-        if not wanted or not self._hashes.size:
+            wanted.append(np.fromiter(
+                map(hash, grams) if not salt else (hash(g) ^ salt for g in grams),
+                dtype=np.int64, count=len(grams),
+            ))
+        hashes = np.concatenate(wanted) if wanted else np.zeros(0, dtype=np.int64)
+        if not hashes.size or not self._hashes.size:
             return dots, None
-        hashes = np.array(wanted, dtype=np.int64)
         at = np.searchsorted(self._hashes, hashes)
         np.minimum(at, self._hashes.size - 1, out=at)
         known = self._columns[at[self._hashes[at] == hashes]]
@@ -381,7 +392,7 @@ class TriageModel:
                   np.ascontiguousarray(fitted.kind_weights[split:])),
             _Part(_PHRASE_GRAMS, fitted.phrase_terms, fitted.phrase_idf, fitted.phrase_weights,
                   np.zeros((len(fitted.phrase_terms), 0))),
-        ])
+        ], WordGramHashes((word.lower() for word in self.vocabulary), 2, 5, hash))
 
     def scores(self, folded: str) -> tuple[float, str]:
         """P(danger) (the mean of the two binary models') and the most likely danger kind."""
