@@ -390,6 +390,7 @@ WITNESS = DANGER.categories["other_child"].reply_child
         "hàng xóm nhà em có bé gái hay bị ông nội dắt vào buồng, bé khóc thét",
         "ban cung lop em bi chu so cho kin",
         "đứa em họ e bị mẹ kế nhốt ngoài trời mưa cả đêm",
+        "bo danh em gai em chay mau dau",  # "đánh em" is the sister's, not the writer's
     ],
 )
 def test_a_child_reporting_another_child_gets_the_witness_reply(text: str) -> None:
@@ -405,6 +406,9 @@ def test_a_child_reporting_another_child_gets_the_witness_reply(text: str) -> No
         # the friend is the one who hurts or lures the writer: the writer's own reply
         ("bạn em đánh em chảy máu", "physical_violence"),
         ("bạn em bảo dẫn đi làm nhà hàng ở Lạng Sơn, đi xe qua biên giới luôn", "trafficking"),
+        # unaccented "bán em" (sells me) reads like "bạn em" (my friend): the child is the one sold
+        ("bo me em ban em sang trung quoc roi", "trafficking"),
+        ("me em ban em cho nguoi ta roi", "trafficking"),
     ],
 )
 def test_a_friend_who_harms_the_writer_is_not_a_witness_case(text: str, category: str) -> None:

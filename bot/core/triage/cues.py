@@ -39,10 +39,12 @@ class Who:
         """Another child is named and the writer is not a victim too. A writer-victim wording
         that overlaps an other-child wording and reaches at most one word past it belongs to
         that child: in "em gái em bị", "bạn cùng lớp mình bị" the "em bị", "mình bị" are the
-        other child's; "bạn em bảo dẫn đi" still makes the writer the one led away."""
+        other child's; "bạn em bảo dẫn đi" still makes the writer the one led away. One that
+        starts two or more words before it is the writer's own: unaccented "bố mẹ em bán em"
+        reads "bạn em" in it ("bố đánh em gái em" stays about the sister)."""
         return bool(self.others) and not any(
             not any(
-                o_start < end and start < o_end and end <= o_end + 1
+                o_start - 1 <= start < o_end and o_start < end <= o_end + 1
                 for o_start, o_end in self.others
             )
             for start, end in self.selves
