@@ -178,3 +178,15 @@ def test_a_restart_reads_the_folded_examples_instead_of_folding_them_again(
     assert folded(texts, refuse, "lexicon-1") == first
     assert folded(texts, str.upper, "lexicon-2") == [t.upper() for t in texts]
     assert folded([*texts, "thêm một câu"], str.upper, "lexicon-1")[-1] == "THÊM MỘT CÂU"
+
+
+def test_packed_n_grams_read_a_slice_at_a_time_are_the_strings_that_were_packed() -> None:
+    # more than one slice, multi-byte letters across slice edges, one-letter strings
+    texts = [f"ả{i}ư" * (i % 7 + 1) for i in range(40_000)] + ["x", "đ"]
+    packed = fitting.pack_texts(texts)
+    assert packed.size > 4 * fitting.PackedTexts.SLICE_BYTES
+    assert list(fitting.PackedTexts(packed, len(texts))) == texts
+    assert list(fitting.PackedTexts(fitting.pack_texts([]), 0)) == []
+    assert list(fitting.PackedTexts(fitting.pack_texts([""]), 1)) == [""]
+    with pytest.raises(ValueError):  # a damaged store is refused when read, as before
+        fitting.PackedTexts(packed, len(texts) + 1)

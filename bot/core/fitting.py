@@ -15,7 +15,7 @@ no input or output of its own.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol, TypeVar
 
@@ -113,10 +113,46 @@ def kept(kind: str, key: str, compute: Callable[[], Arrays]) -> Arrays:
     return arrays
 
 
-def pack_texts(texts: list[str]) -> np.ndarray:
+def pack_texts(texts: Iterable[str]) -> np.ndarray:
     """Strings as one UTF-8 array (exact; numpy's own str arrays drop trailing NULs).
     The strings are n-grams: they never hold a line break."""
     return np.frombuffer("\n".join(texts).encode(), dtype=np.uint8).copy()
+
+
+class PackedTexts:
+    """Packed strings (`pack_texts`) read a slice at a time: the triage model's 200,000
+    n-grams as strings all at once were ~15 MB of a start's peak memory for a moment, when
+    all it does with them is hash each one once."""
+
+    SLICE_BYTES = 1 << 16
+
+    def __init__(self, packed: np.ndarray, count: int) -> None:
+        """Raises ValueError, as `unpack_texts` does, when `packed` holds another count."""
+        found = int(np.count_nonzero(packed == ord("\n"))) + 1 if packed.size else 0
+        if found != count and not (count == 1 and not packed.size):
+            raise ValueError(f"expected {count} strings, found {found}")
+        self._packed = packed
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[str]:
+        raw = np.ascontiguousarray(self._packed, dtype=np.uint8).tobytes()
+        found = 0
+        if self._count:
+            start = 0
+            while True:
+                end = raw.find(b"\n", min(start + self.SLICE_BYTES, len(raw)))
+                last = end < 0
+                for text in raw[start : len(raw) if last else end].decode().split("\n"):
+                    found += 1
+                    yield text
+                if last:
+                    break
+                start = end + 1
+        if found != self._count:
+            raise ValueError(f"expected {self._count} strings, found {found}")
 
 
 def unpack_texts(packed: np.ndarray, count: int) -> list[str]:

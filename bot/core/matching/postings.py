@@ -72,9 +72,9 @@ class Postings:
         # start ~10 MB of peak memory at x1)
         take = np.repeat(self.dense_row < 0, lengths)
         first, last = int(indptr[0]), int(indptr[-1])
-        self.questions = questions[first:last][take].astype(np.int32)
-        self.weights = np.round(
-            weights[first:last][take].astype(np.float64) * FIXED_ONE).astype(np.uint16)
+        self.questions = questions[first:last][take].astype(np.int32, copy=False)
+        del take
+        self.weights = _fixed_point(weights[first:last], self.dense_row < 0, lengths)
         self.starts = np.zeros(self.features.size, dtype=np.int64)
         self.starts[1:] = np.cumsum(sparse)[:-1]
         self.lengths = sparse
@@ -122,3 +122,18 @@ class Postings:
         spans = [slice(a, a + n) for a, n in zip(starts.tolist(), lengths.tolist(), strict=True)]
         return (np.concatenate([self.questions[span] for span in spans]),
                 np.concatenate([self.weights[span] for span in spans]))
+
+
+def _fixed_point(weights: np.ndarray, kept: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The kept features' posting weights x FIXED_ONE, rounded, as uint16: worked out in float64
+    (the same figures as ever) a slice of features at a time, as one float64 copy of every
+    posting was ~8 MB of a start's peak memory."""
+    ends = np.cumsum(lengths)
+    out: list[np.ndarray] = []
+    step = max(1, kept.size // 16)
+    for lo in range(0, kept.size, step):
+        hi = min(lo + step, kept.size)
+        start = int(ends[lo - 1]) if lo else 0
+        part = weights[start : int(ends[hi - 1])][np.repeat(kept[lo:hi], lengths[lo:hi])]
+        out.append(np.round(part.astype(np.float64) * FIXED_ONE).astype(np.uint16))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.uint16)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.fitting import (
     Arrays,
+    PackedTexts,
     obtain,
     pack_texts,
     unpack_texts,
@@ -107,23 +108,27 @@ _WORD_GRAMS = word_grams(1, 2, lowercase=True)
 _PHRASE_GRAMS = word_grams(1, 3, lowercase=True)
 
 
+Terms = list[str] | PackedTexts
+
+
 @dataclass(frozen=True)
 class TriageWeights:
     """The fitted model as plain arrays: n-gram vocabularies (column order) and idf of the two
     TF-IDF parts, then the binary model's and the kind models' weights over both parts; then the
     phrase model (a second binary model over word 1-3-grams): vocabulary, idf, weights, bias."""
 
-    char_terms: list[str]
+    # the n-gram vocabularies: lists from a fit, packed (read a slice at a time) from a store
+    char_terms: Terms
     # per-term arrays: float64 from a fit, float32 once stored and read (`arrays`)
     char_idf: np.ndarray
-    word_terms: list[str]
+    word_terms: Terms
     word_idf: np.ndarray
     weights: np.ndarray  # P(danger) weights over char then word columns
     bias: float
     kinds: list[str]
     kind_weights: np.ndarray  # columns x kinds
     kind_bias: np.ndarray  # kinds, float64
-    phrase_terms: list[str]
+    phrase_terms: Terms
     phrase_idf: np.ndarray
     phrase_weights: np.ndarray
     phrase_bias: float
@@ -156,16 +161,16 @@ class TriageWeights:
     @classmethod
     def read(cls, arrays: Arrays) -> TriageWeights:
         return cls(
-            char_terms=unpack_texts(arrays["char_terms"], int(arrays["char_count"][0])),
+            char_terms=PackedTexts(arrays["char_terms"], int(arrays["char_count"][0])),
             char_idf=np.asarray(arrays["char_idf"]),
-            word_terms=unpack_texts(arrays["word_terms"], int(arrays["word_count"][0])),
+            word_terms=PackedTexts(arrays["word_terms"], int(arrays["word_count"][0])),
             word_idf=np.asarray(arrays["word_idf"]),
             weights=np.asarray(arrays["weights"]),
             bias=float(arrays["bias"][0]),
             kinds=unpack_texts(arrays["kinds"], int(arrays["kind_count"][0])),
             kind_weights=np.asarray(arrays["kind_weights"]),
             kind_bias=np.asarray(arrays["kind_bias"], dtype=np.float64),
-            phrase_terms=unpack_texts(arrays["phrase_terms"], int(arrays["phrase_count"][0])),
+            phrase_terms=PackedTexts(arrays["phrase_terms"], int(arrays["phrase_count"][0])),
             phrase_idf=np.asarray(arrays["phrase_idf"]),
             phrase_weights=np.asarray(arrays["phrase_weights"]),
             phrase_bias=float(arrays["phrase_bias"][0]),
@@ -345,7 +350,7 @@ def _salt(part: int) -> int:
 
 class _Part(NamedTuple):
     analyse: Callable[[str], list[str]]
-    terms: list[str]
+    terms: Terms
     idf: np.ndarray
     weights: np.ndarray
     kinds: np.ndarray  # (terms, kinds); (terms, 0) for a part without kind weights
