@@ -123,6 +123,13 @@ def test_self_harm_ignores_questions_and_negation_but_not_idioms() -> None:
     assert assess("làm sao để tự tử không đau") is not None
     assert assess("em muốn chết đi được, không ai thương em") is not None
     assert assess("mệt muốn chết") is None
+    # bored, scared, cross "to death": how children talk; wanting to die in a clause of its own,
+    # or "chán sống", stays an alarm
+    assert assess("chán muốn chết, mưa cả tuần không đi đâu được") is None
+    assert assess("sợ muốn chết, mai kiểm tra miệng") is None
+    assert assess("tức muốn chết, thua game hoài") is None
+    assert assess("tao chán lắm, muốn chết") is not None
+    assert assess("em chán muốn chết rồi, không muốn sống nữa") is not None
 
 
 def test_question_with_disclosure_is_urgent() -> None:
