@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from bot.core.knowledge import load_knowledge
-from bot.core.matching.ranker import _char_feature, _hashed, _l2_rows, hashed_counts
+from bot.core.matching.features import char_feature, hashed, hashed_counts, l2_rows
 from bot.core.ngrams import WORD_PATTERN, WordGramHashes, char_wb_grams, word_grams
 from bot.core.text import Normaliser
 
@@ -54,7 +54,7 @@ def test_row_norm_is_scikit_learns_bit_for_bit_on_the_knowledge_base() -> None:
     rows = hashed_counts([*folded, ""])  # an empty row stays empty
     rows.data = rows.data * np.linspace(0.5, 3.0, rows.nnz, dtype=np.float32)
     theirs = normalize(rows).astype(np.float32)
-    ours = _l2_rows(rows.astype(np.float32))
+    ours = l2_rows(rows.astype(np.float32))
     assert ours.nnz == theirs.nnz > 10_000
     assert np.array_equal(ours.indptr, theirs.indptr)
     assert np.array_equal(ours.indices, theirs.indices)
@@ -71,9 +71,9 @@ def test_hashes_worked_out_by_word_are_the_hashes_of_the_ngrams_known_word_or_no
 
 
 def test_the_rankers_features_are_the_same_with_the_words_hashes_kept() -> None:
-    kept = WordGramHashes((w for t in TEXTS[::3] for w in t.split()), 2, 5, _char_feature)
+    kept = WordGramHashes((w for t in TEXTS[::3] for w in t.split()), 2, 5, char_feature)
     for text in TEXTS:
-        plain, plain_counts = _hashed(text)
-        features, counts = _hashed(text, kept)
+        plain, plain_counts = hashed(text)
+        features, counts = hashed(text, kept)
         assert features.tolist() == plain.tolist(), text
         assert counts.tolist() == plain_counts.tolist(), text

@@ -23,11 +23,10 @@ postings of the message's own n-grams; the per-entry maximum is one `np.maximum.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
-from zlib import crc32
 
 import numpy as np
 
@@ -40,12 +39,19 @@ from bot.core.matching.classifier import (
     EntryWeights,
     entry_weights,
 )
+from bot.core.matching.features import (
+    N_FEATURES,
+    char_feature,
+    hashed,
+    hashed_counts,
+    weighed,
+)
 from bot.core.matching.postings import Postings
-from bot.core.ngrams import WordGramHashes, char_wb_grams, word_grams
+from bot.core.ngrams import WordGramHashes
 from bot.core.text import Normalised, Normaliser
 
 if TYPE_CHECKING:
-    import scipy.sparse as sp
+    pass
 
 # Bands on the 0-100 score (half the cosine blend, half the classifier's probability, x 100),
 # calibrated by bench/calibrate.py on out-of-fold scores of knowledge/examples/ and the triage
@@ -54,7 +60,6 @@ if TYPE_CHECKING:
 DEFAULT_HIGH = 25.5
 DEFAULT_LOW = 18.0
 
-N_FEATURES = 2**20
 MAX_DF_SHARE = 1.0  # features in more than this share of the questions are not indexed
 MIN_DF_KEPT = 50  # ...unless they are in fewer questions than this (a small base keeps all)
 CLASSIFIER_SHARE = 0.5  # share of P(entry | message) (classifier.py) in an entry's score
@@ -104,8 +109,6 @@ def band(score: float, thresholds: Thresholds) -> Band:
     return "fallback"
 
 
-_CHAR_GRAMS = char_wb_grams(2, 5, lowercase=False)
-_WORD_GRAMS = word_grams(1, 2, lowercase=False)
 # Everything the index depends on besides the questions: a change here rebuilds it.
 INDEX_SETTINGS = (
     f"hashed char_wb 2-5 + word 1-2, crc32, {N_FEATURES} each, sublinear tf, smooth idf, l2,"
@@ -114,79 +117,6 @@ INDEX_SETTINGS = (
     f" {CLASSIFIER_SETTINGS}"
 )
 INDEX_MEMO_SIZE = 2  # knowledge versions kept built in this process (live, a reload)
-
-
-def _char_feature(gram: str) -> int:
-    return crc32(gram.encode()) & (N_FEATURES - 1)
-
-
-def _counted(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct features in the order they first appear, and how often each appears."""
-    if not features.size:
-        return features.astype(np.int32), np.zeros(0, dtype=np.float32)
-    distinct, first, counts = np.unique(features, return_index=True, return_counts=True)
-    order = np.argsort(first, kind="stable")
-    return distinct[order].astype(np.int32), counts[order].astype(np.float32)
-
-
-def _hashed(
-    text: str, char_hashes: Callable[[str], np.ndarray] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Hashed n-gram counts of one text: (features int32, log(1 + count) float32), the char
-    n-grams in [0, N), the word n-grams in [N, 2N), in the order they first appear.
-
-    crc32, not Python's `hash`: that one changes per process, and an index built in a child
-    process must give the very replies the parent would. `char_hashes`: the char n-grams'
-    features worked out by word (a `WordGramHashes` over `_char_feature`), the same figures.
-    """
-    chars = char_hashes(text) if char_hashes is not None else np.fromiter(
-        map(_char_feature, _CHAR_GRAMS(text)), dtype=np.int64
-    )
-    char_features, char_counts = _counted(chars)
-    mask = N_FEATURES - 1
-    words: dict[int, int] = {}
-    # Each distinct word n-gram hashed once (Counter keeps first appearances in order).
-    for gram, count in Counter(_WORD_GRAMS(text)).items():
-        h = (crc32(gram.encode()) & mask) + N_FEATURES
-        words[h] = words.get(h, 0) + count
-    features = np.concatenate(
-        [char_features, np.fromiter(words, dtype=np.int32, count=len(words))]
-    )
-    counts = np.concatenate(
-        [char_counts, np.fromiter(words.values(), dtype=np.float32, count=len(words))]
-    )
-    return features, np.log1p(counts)  # sublinear tf
-
-
-def hashed_counts(texts: list[str]) -> sp.csr_matrix:
-    """The texts' `_hashed` rows as one (texts x 2N) matrix (building the index only)."""
-    import scipy.sparse as sp
-
-    rows = [_hashed(text) for text in texts]
-    indptr = np.zeros(len(rows) + 1, dtype=np.int32)
-    indptr[1:] = np.cumsum([len(features) for features, _ in rows])
-    return sp.csr_matrix(
-        (np.concatenate([c for _, c in rows]) if rows else np.zeros(0, dtype=np.float32),
-         np.concatenate([f for f, _ in rows]) if rows else np.zeros(0, dtype=np.int32),
-         indptr),
-        shape=(len(texts), 2 * N_FEATURES),
-    )
-
-
-def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    """Each row over its l2 norm, in place, bit for bit as scikit-learn's `normalize`: squares
-    in the data's precision, summed in order in float64, the division in float64."""
-    data, indptr = matrix.data, matrix.indptr
-    squares = data * data
-    norms = np.ones(matrix.shape[0], dtype=np.float64)
-    for row in range(matrix.shape[0]):
-        start, end = int(indptr[row]), int(indptr[row + 1])
-        if start < end:
-            total = float(np.cumsum(squares[start:end], dtype=np.float64)[-1])
-            if total != 0.0:  # an all-zero row stays as it is
-                norms[row] = np.sqrt(total)
-    matrix.data = (data / np.repeat(norms, np.diff(indptr))).astype(data.dtype)
-    return matrix
 
 
 @dataclass(frozen=True)
@@ -234,12 +164,6 @@ class RankerIndex:
                         self.questions, self.weights, items)
 
 
-def _weighed(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """TF-IDF rows, l2-normalised, float32."""
-    counts.data = counts.data * idf[counts.indices]
-    return _l2_rows(counts.astype(np.float32)).tocsr()
-
-
 def build_index(
     texts: list[str],
     starts: np.ndarray,
@@ -257,11 +181,11 @@ def build_index(
     n = float(len(texts))
     # Smooth idf as scikit-learn's TfidfTransformer; unseen features weigh as the rarest.
     idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-    docs = _weighed(counts, idf)
+    docs = weighed(counts, idf)
     owner = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(texts))))
     if learned:
         # weighed with the index's idf; the out-of-scope messages are one more class, last
-        rows = sp.vstack([docs, _weighed(hashed_counts(list(learned)), idf)]).tocsr()
+        rows = sp.vstack([docs, weighed(hashed_counts(list(learned)), idf)]).tocsr()
         owners = np.concatenate([owner, np.asarray(labels, dtype=owner.dtype)])
         has_none = bool(np.any(owners == len(starts)))
         classifier = entry_weights(rows, owners, len(starts) + (1 if has_none else 0))
@@ -364,7 +288,7 @@ class Ranker:
         )
         texts, learned = folded[: len(texts)], folded[len(texts) :]
         self._char_hashes = WordGramHashes(
-            (word for text in folded for word in text.split()), 2, 5, _char_feature
+            (word for text in folded for word in text.split()), 2, 5, char_feature
         )
         self._question_count = len(texts)
         if not texts:
@@ -429,7 +353,7 @@ class Ranker:
         search time."""
         if len(folded) > HEAD_CHARS + TAIL_CHARS:
             folded = f"{folded[:HEAD_CHARS]} {folded[-TAIL_CHARS:]}"
-        features, counts = _hashed(folded, self._char_hashes)
+        features, counts = hashed(folded, self._char_hashes)
         features = features.astype(np.int64)
         at, found = self._postings.find(features)
         if features.size == 0:
