@@ -261,13 +261,9 @@ class _AppliedTfidf:
     per-call overhead, paid again for each part).
     """
 
-    def __init__(
-        self, parts: list[_Part], first_part_hashes: WordGramHashes | None = None
-    ) -> None:
-        """`first_part_hashes`: the first (char) part's n-gram hashes worked out by word, the
-        same figures as hashing its analyser's n-grams."""
+    def __init__(self, parts: list[_Part]) -> None:
         self._analysers = [part.analyse for part in parts]
-        self._first_part_hashes = first_part_hashes
+        self._hashers = [part.hashed for part in parts]
         # Each part's n-gram hashes are salted with its position, so a term of one part (the
         # word "ba") never matches the same string in another (the char n-gram "ba").
         self._salts = [_salt(i) for i in range(len(parts))]
@@ -303,9 +299,11 @@ class _AppliedTfidf:
         n-gram), for the text's l2-normalised (per part) tf-idf row."""
         dots = np.zeros(self._n_parts)
         wanted: list[np.ndarray] = []
-        for part, (analyse, salt) in enumerate(zip(self._analysers, self._salts, strict=True)):
-            if not part and self._first_part_hashes is not None:  # salt 0: the plain hashes
-                wanted.append(self._first_part_hashes(text.lower()))
+        for analyse, hashed, salt in zip(
+            self._analysers, self._hashers, self._salts, strict=True
+        ):
+            if hashed is not None:
+                wanted.append(hashed(text))
                 continue
             grams = analyse(text)
             wanted.append(np.fromiter(
@@ -354,6 +352,9 @@ class _Part(NamedTuple):
     idf: np.ndarray
     weights: np.ndarray
     kinds: np.ndarray  # (terms, kinds); (terms, 0) for a part without kind weights
+    # the part's salted n-gram hashes worked out faster (by word), the same figures as hashing
+    # `analyse`'s n-grams; None: hash them
+    hashed: Callable[[str], np.ndarray] | None = None
 
 
 def _sigmoid(logit: float) -> float:
@@ -389,15 +390,17 @@ class TriageModel:
         self._kind_b = fitted.kind_bias
         split = len(fitted.char_terms)
         self._phrase_b = fitted.phrase_bias
+        char_hashes = WordGramHashes((word.lower() for word in self.vocabulary), 2, 5, hash)
         # parts 0 and 1 make the binary model with kinds, part 2 the phrase model
         self._applied = _AppliedTfidf([
             _Part(_CHAR_GRAMS, fitted.char_terms, fitted.char_idf, fitted.weights[:split],
-                  np.ascontiguousarray(fitted.kind_weights[:split])),
+                  np.ascontiguousarray(fitted.kind_weights[:split]),
+                  lambda text: char_hashes(text.lower())),  # the first part's salt is 0
             _Part(_WORD_GRAMS, fitted.word_terms, fitted.word_idf, fitted.weights[split:],
                   np.ascontiguousarray(fitted.kind_weights[split:])),
             _Part(_PHRASE_GRAMS, fitted.phrase_terms, fitted.phrase_idf, fitted.phrase_weights,
                   np.zeros((len(fitted.phrase_terms), 0))),
-        ], WordGramHashes((word.lower() for word in self.vocabulary), 2, 5, hash))
+        ])
 
     def scores(self, folded: str) -> tuple[float, str]:
         """P(danger) (the mean of the two binary models') and the most likely danger kind."""
