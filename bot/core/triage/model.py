@@ -277,16 +277,21 @@ class _AppliedTfidf:
         ]) if parts else np.zeros(0, dtype=np.int64)
         order = np.argsort(hashes, kind="stable")
         self._hashes = hashes[order]
-        self._columns = order.astype(np.int32)
-        # Single precision for the per-term arrays (half the memory; P(danger) moves by
-        # ~1e-7, and no tier changes on the 9,000 bundled messages): dot products still
-        # add up in float64.
-        self._idf = np.concatenate([p.idf for p in parts]).astype(np.float32)
-        self._weights = np.concatenate([p.weights for p in parts]).astype(np.float32)
+        # Every per-term array is kept in the hashes' order, so a message's terms (looked up
+        # in sorted order) are found with no detour through a column table, and idf and
+        # weight sit side by side (one cache line a term, not two: the bot reads them cold,
+        # between two messages). Single precision (half the memory; P(danger) moves by ~1e-7,
+        # and no tier changes on the 9,000 bundled messages): dot products add up in float64.
+        self._idf_weight = np.stack([
+            np.concatenate([p.idf for p in parts]).astype(np.float32)[order],
+            np.concatenate([p.weights for p in parts]).astype(np.float32)[order],
+        ], axis=1) if parts else np.zeros((0, 2), dtype=np.float32)
         self._part_of = np.concatenate(  # int8: three parts; 1.1 MB less than intp
             [np.full(len(p.terms), i, dtype=np.int8) for i, p in enumerate(parts)]
-        )
-        # kind weights only for the leading parts that have them (columns in part order)
+        )[order] if parts else np.zeros(0, dtype=np.int8)
+        # kind weights only for the leading parts that have them, by column (part order);
+        # `_columns`: each hash's column
+        self._columns = order.astype(np.int32)
         with_kinds = [p.kinds for p in parts if p.kinds.shape[1]]
         self._kind_columns = sum(len(p.terms) for p in parts if p.kinds.shape[1])
         width = with_kinds[0].shape[1] if with_kinds else 0
@@ -313,30 +318,35 @@ class _AppliedTfidf:
         hashes = np.concatenate(wanted) if wanted else np.zeros(0, dtype=np.int64)
         if not hashes.size or not self._hashes.size:
             return dots, None
+        # Sorted keys: numpy's binary search starts each key where the previous one ended, so
+        # a long message's lookups in the 1.6 MB table take half the time, and the terms found
+        # come out in the table's order, repeats side by side.
+        hashes.sort()
         at = np.searchsorted(self._hashes, hashes)
         np.minimum(at, self._hashes.size - 1, out=at)
-        known = self._columns[at[self._hashes[at] == hashes]]
+        known = at[self._hashes[at] == hashes]
         if not known.size:
             return dots, None
-        # the distinct columns (sorted) and how often each occurs (np.unique, without its
-        # per-call overhead)
-        known.sort()
+        # the distinct terms and how often each occurs (np.unique, without its per-call
+        # overhead)
         first = np.empty(known.size, dtype=bool)
         first[0] = True
         np.not_equal(known[1:], known[:-1], out=first[1:])
         starts = np.flatnonzero(first)
-        cols = known[starts]
+        terms = known[starts]
         counts = np.diff(starts, append=known.size)
-        values = (1.0 + np.log(counts)) * self._idf[cols]
-        part = self._part_of[cols]
+        idf_weight = self._idf_weight[terms]
+        values = (1.0 + np.log(counts)) * idf_weight[:, 0]
+        part = self._part_of[terms]
         norms = np.sqrt(np.bincount(part, weights=values * values, minlength=self._n_parts))
         values /= norms[part]
-        dots = np.bincount(part, weights=values * self._weights[cols],
+        dots = np.bincount(part, weights=values * idf_weight[:, 1],
                            minlength=self._n_parts).astype(np.float64)
-        with_kinds = int(np.searchsorted(cols, self._kind_columns))
-        if not with_kinds:
+        cols = self._columns[terms]
+        with_kinds = cols < self._kind_columns
+        if not with_kinds.any():
             return dots, None
-        return dots, values[:with_kinds] @ self._kinds[cols[:with_kinds]]
+        return dots, values[with_kinds] @ self._kinds[cols[with_kinds]]
 
 
 def _salt(part: int) -> int:
