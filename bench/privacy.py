@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/privacy.py [--show N] [--set FILE ...]
 
-Sets: tests/data/privacy/dev.yaml (written for CI; tuned on), the later authors' sets (rounds 8
-and 9: measured as delivered, then tuned on; their first figures are in each file's header), and
-tests/data/sealed/privacy.yaml, privacy_round10.yaml and privacy_round14_*.yaml (sealed: written
+Sets: tests/data/privacy/dev.yaml (written for CI; tuned on), the later authors' sets (rounds 8,
+9, 16, 17 and 24: measured as delivered, then tuned on; their first figures are in each file's
+header), and tests/data/sealed/privacy*.yaml (sealed: written
 by other authors, never tuned on, only measured: their leaks are counted, never printed). A
 leak is any readable piece of a listed secret (five digits in a row of a number, two words of a
 name side by side, or a distinctive word). The end-to-end check through the running bot is
@@ -39,6 +39,8 @@ SETS = {
     "round 9 B (tuned)": ROOT / "tests/data/privacy/round9_b.yaml",
     "round 16 Mekong (tuned)": ROOT / "tests/data/privacy/round16_mekong.yaml",
     "round 17 Quảng Nam (tuned)": ROOT / "tests/data/privacy/round17_quang-nam.yaml",
+    "round 24 Tây Nguyên, Hà Nội (tuned)":
+        ROOT / "tests/data/privacy/round24_tay-nguyen-ha-noi.yaml",
 }
 _WORD_RE = re.compile(r"\w+")
 

@@ -77,6 +77,8 @@ MUST_REDACT = [
     ("ghe đó đậu ở vàm Cái Cối", "Cối", "[ĐỊA CHỈ]"),
     # a boarding school for ethnic-minority pupils, typed in lower case without diacritics
     ("e hoc truong ban tru tra van, bi ban danh", "tra van", "[TRƯỜNG]"),
+    # a capitalised name whose letters, without diacritics, also spell a stop word ("nhưng")
+    ("HS Y Nhung, 15 tuổi, lớp 9B, kể bị anh rể sờ soạng", "Nhung", "[TÊN]"),
 ]
 
 
@@ -123,6 +125,9 @@ MUST_KEEP = [
     # a list with no name in it, and a number in a list with a name
     "tránh bỏng, điện giật, té ngã và đuối nước thế nào",
     "hoa, kẹo và bánh có được cho trẻ không",
+    # a stop word that opens a sentence, with or without diacritics
+    "Nhưng em sợ lắm",
+    "Nhung em ko dam noi",
     "",
 ]
 

@@ -18,11 +18,13 @@ from bot.privacy.audit import LeakAuditor
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = yaml.safe_load((ROOT / "tests/data/privacy/dev.yaml").read_text(encoding="utf-8"))
-# Later authors' sets (rounds 8, 9, 16 and 17), measured as delivered and then tuned on: a floor,
-# not 100 %.
+# Later authors' sets (rounds 8, 9, 16, 17 and 24), measured as delivered and then tuned on: a
+# floor, not 100 %.
 LATER_SETS = ("round8_fresh.yaml", "round9_a.yaml", "round9_b.yaml", "round16_mekong.yaml",
-              "round17_quang-nam.yaml")
-LATER_MOST_LEAKY = 0.07  # share of messages with any leak; 10 of 350 (2.9 %) on 2026-12-07
+              "round17_quang-nam.yaml", "round24_tay-nguyen-ha-noi.yaml")
+# share of messages with any leak: 10 of 350 (2.9 %) on 2026-12-07 before round 24, 21 of 395
+# (5.3 %) with it
+LATER_MOST_LEAKY = 0.07
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def test_no_piece_of_personal_data_survives(item, redactor, auditor):
 
 
 def test_later_authors_messages_rarely_leak(redactor, auditor):
-    """Ethnic-minority names, villages, workplaces, names with no cue, from three authors who
+    """Ethnic-minority names, villages, workplaces, names with no cue, from authors who
     wrote before seeing the project: at most LATER_MOST_LEAKY of their messages leak."""
     items = [item for name in LATER_SETS for item in yaml.safe_load(
         (ROOT / "tests/data/privacy" / name).read_text(encoding="utf-8"))]

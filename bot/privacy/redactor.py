@@ -361,9 +361,12 @@ class Redactor:
                 continue
             if not tok.cap or any(c.isdigit() for c in tok.text):
                 continue
-            if tok in self._acronyms or tok in self._stop:
-                continue
             sentence_start = k == 0 or toks[k - 1].text in ".!?\n:;\"'(“‘"
+            # a stop word as written ("Nhưng"), or as folded at a sentence's start; inside a
+            # sentence a capital spelt otherwise is a name ("HS Y Nhung": not "nhưng")
+            if tok in self._acronyms or tok.lower in self._stop.accented or (
+                    sentence_start and tok in self._stop):
+                continue
             known = tok.folded in self._vocab
             nxt = toks[k + 1].folded if k + 1 < len(toks) else ""
             # "Páo đánh em", "Hùng bảo em": an unknown word, or a given name that is also a
