@@ -240,3 +240,17 @@ def test_poison_swallowed_by_mistake_stays_an_accident(responder: Responder) -> 
     reply = responder.respond("bé uống nhầm thuốc diệt chuột, nôn liên tục", "parent")
     assert reply.urgent and reply.category == "accident_medical", (reply.tier, reply.category)
     assert _numbers(reply.parts[0])[0] == "115"
+
+
+@pytest.mark.parametrize("text", ["phòng học cháy", "ký túc xá cháy", "nhà kho cháy to"])
+def test_a_short_report_of_a_room_on_fire_gets_114_first(responder: Responder, text: str) -> None:
+    # round 25: "ký túc xá cháy" got no danger reply at all
+    reply = responder.respond(text)
+    assert reply.urgent and _numbers(reply.parts[0])[0] == "114", (reply.tier, reply.category)
+
+
+@pytest.mark.parametrize("text", ["em chạy về nhà rồi", "nhà bà em đang chạy chợ"])
+def test_running_typed_with_diacritics_is_not_a_fire(responder: Responder, text: str) -> None:
+    # folded, "chạy" (run) is "cháy" (burn): "em chạy về nhà rồi" got the urgent fire reply
+    reply = responder.respond(text)
+    assert not reply.urgent, reply.category
