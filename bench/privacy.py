@@ -41,6 +41,8 @@ SETS = {
     "round 17 Quảng Nam (tuned)": ROOT / "tests/data/privacy/round17_quang-nam.yaml",
     "round 24 Tây Nguyên, Hà Nội (tuned)":
         ROOT / "tests/data/privacy/round24_tay-nguyen-ha-noi.yaml",
+    "round 26 miền Trung, miền Tây (tuned)":
+        ROOT / "tests/data/privacy/round26_mien-trung-mien-tay.yaml",
 }
 _WORD_RE = re.compile(r"\w+")
 

@@ -79,6 +79,10 @@ MUST_REDACT = [
     ("e hoc truong ban tru tra van, bi ban danh", "tra van", "[TRƯỜNG]"),
     # a capitalised name whose letters, without diacritics, also spell a stop word ("nhưng")
     ("HS Y Nhung, 15 tuổi, lớp 9B, kể bị anh rể sờ soạng", "Nhung", "[TÊN]"),
+    # a village's name in lower case is made of common words: all of it goes
+    ("ở thôn phú thạnh xã an ninh đông, ba con đánh con", "phú thạnh", "[ĐỊA CHỈ]"),
+    ("ở thôn phú thạnh xã an ninh đông, ba con đánh con", "an ninh đông", "[ĐỊA CHỈ]"),
+    ("con o ap ca dua bac lieu, ba bat con di lam", "ca dua", "[ĐỊA CHỈ]"),
 ]
 
 
@@ -128,6 +132,10 @@ MUST_KEEP = [
     # a stop word that opens a sentence, with or without diacritics
     "Nhưng em sợ lắm",
     "Nhung em ko dam noi",
+    # after a village word, a common phrase or a stop word is no village's name
+    "cán bộ công tác xã hội ở phường em",
+    "em ở xã này bị bố đánh",
+    "ap luc hoc tap qua",
     "",
 ]
 

@@ -34,6 +34,7 @@ class PrivacyLists(BaseModel):
     name_triggers: list[str] = Field(min_length=1)
     place_words: list[str] = Field(min_length=1)
     landmark_words: list[str] = Field(default_factory=list)
+    village_words: list[str] = Field(default_factory=list)
     school_words: list[str] = Field(min_length=1)
     date_triggers: list[str] = Field(default_factory=list)
     id_triggers: list[str] = Field(default_factory=list)
@@ -54,6 +55,7 @@ class PrivacyLists(BaseModel):
         "name_triggers",
         "place_words",
         "landmark_words",
+        "village_words",
         "school_words",
         "date_triggers",
         "id_triggers",

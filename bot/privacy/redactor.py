@@ -54,6 +54,8 @@ class Redactor:
         self._given = Words(lists.given_names)
         self._address = Words(lists.address_terms)
         self._stop = Words(lists.stop_words)
+        # compared as typed: an unaccented word counts only if the list has it unaccented
+        self._villages = frozenset(phrase.split()[-1] for phrase in lists.village_words)
         self._acronyms = Words(lists.acronyms)
         self._speech = Words(lists.speech_verbs)
         self._prefixes = frozenset(fold_word(w) for w in lists.name_prefixes)
@@ -288,6 +290,16 @@ class Redactor:
             return named and (end - start > 1 or not toks[start].plain)
         return kind == "place" and start > 0 and labels[start - 1] in (NAME, ADDRESS)
 
+    def _village_name(self, toks: list[Tok], k: int) -> bool:
+        """After "thôn", "ấp", "xã"... the lower-case words that follow are the village's name
+        even when each is a common word ("thôn phú thạnh", "ap ca dua"), unless the two make
+        a common phrase ("xã hội", "ấp ủ") or the next word is a stop word ("xã này")."""
+        tok, before = toks[k], toks[k - 1]
+        return (
+            before.lower in self._villages and tok.word and not tok.cap
+            and tok not in self._stop and (before.folded, tok.folded) not in self._bigrams
+        )
+
     def _after_phrase(self, toks: list[Tok], labels: list[str | None], k: int, kind: str) -> int:
         # Skip connectors: "tên zalo của nó là: ..."
         skipped = 0
@@ -319,6 +331,8 @@ class Redactor:
                 return self._after_phrase(toks, labels, nxt[0], nxt[1])
             if toks[k].text in self._public:
                 return k + 1  # "tổng đài số 111"
+            if kind == "place" and self._village_name(toks, k):
+                return self._mask_run(toks, labels, k, ADDRESS, 6, any_word=True)
             if toks[k].text[0].isdigit() or self._name_like(toks, k, strict=not toks[k].cap):
                 return self._mask_run(toks, labels, k, ADDRESS, 6)
             if kind == "landmark" and not toks[k - 1].plain:
