@@ -56,6 +56,28 @@ def test_doubtful_message_gets_check_line_and_button_turns_it_urgent(
     assert pressed.urgent and "111" in pressed.parts[0]
 
 
+@pytest.mark.parametrize("text", [
+    "có anh trên mạng hay nạp thẻ game cho em, bảo đừng nói với bố mẹ",
+    "chú hàng xóm bảo e giữ bí mật ko đc kể vs ai, có nên giữ ko",
+    "ny quen qua game muon e gui anh mac do ngu xem thu",
+])
+def test_signs_of_grooming_get_at_least_the_check_line(responder: Responder, text: str) -> None:
+    """Gifts with a secret, a secret an adult imposes, a request for photos in nightwear:
+    the signs a child may not see as danger get the 111 line and button (round 26's misses),
+    and pressing the button turns them into the urgent reply."""
+    reply = responder.respond(text)
+    assert reply.check or reply.urgent, reply.text[:80]
+    if reply.check:
+        assert reply.check_button is not None
+        assert responder.confirm_urgent(text).urgent
+
+
+def test_an_ordinary_gift_or_secret_gets_no_check_line(responder: Responder) -> None:
+    for text in ("mẹ nạp thẻ game cho em", "em với bạn thân có bí mật riêng"):
+        reply = responder.respond(text)
+        assert not reply.check and not reply.urgent, text
+
+
 def test_teacher_procedure_question_gets_no_child_crisis_text(responder: Responder) -> None:
     for text in ["giáo viên cần làm gì khi học sinh kể bị xâm hại",
                  "Trẻ em bị xâm hại có được trợ giúp pháp lý miễn phí không?"]:
