@@ -43,6 +43,8 @@ SETS = {
         ROOT / "tests/data/privacy/round24_tay-nguyen-ha-noi.yaml",
     "round 26 miền Trung, miền Tây (tuned)":
         ROOT / "tests/data/privacy/round26_mien-trung-mien-tay.yaml",
+    "round 27 miền núi phía Bắc (tuned)":
+        ROOT / "tests/data/privacy/round27_mien-nui-phia-bac.yaml",
 }
 _WORD_RE = re.compile(r"\w+")
 
