@@ -60,6 +60,7 @@ def test_doubtful_message_gets_check_line_and_button_turns_it_urgent(
     "có anh trên mạng hay nạp thẻ game cho em, bảo đừng nói với bố mẹ",
     "chú hàng xóm bảo e giữ bí mật ko đc kể vs ai, có nên giữ ko",
     "ny quen qua game muon e gui anh mac do ngu xem thu",
+    "bé kể tối bị người quen của má cho coi phim người lớn trên điện thoại",
 ])
 def test_signs_of_grooming_get_at_least_the_check_line(responder: Responder, text: str) -> None:
     """Gifts with a secret, a secret an adult imposes, a request for photos in nightwear:
