@@ -82,7 +82,7 @@ class Redactor:
         for kind, phrases in (
             ("name", lists.name_triggers),
             ("school", lists.school_words),
-            ("place", lists.place_words),
+            ("place", [*lists.place_words, *lists.village_words]),
             ("landmark", lists.landmark_words),
             ("date", lists.date_triggers),
             ("id", lists.id_triggers),
@@ -293,7 +293,7 @@ class Redactor:
     def _village_name(self, toks: list[Tok], k: int) -> bool:
         """After "thôn", "ấp", "xã"... the lower-case words that follow are the village's name
         even when each is a common word ("thôn phú thạnh", "ap ca dua"), unless the two make
-        a common phrase ("xã hội", "ấp ủ") or the next word is a stop word ("xã này")."""
+        a common phrase ("xã hội", "ap luc") or the next word is a stop word ("xã này")."""
         tok, before = toks[k], toks[k - 1]
         return (
             before.lower in self._villages and tok.word and not tok.cap
