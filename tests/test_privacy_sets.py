@@ -18,8 +18,8 @@ from bot.privacy.audit import LeakAuditor
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = yaml.safe_load((ROOT / "tests/data/privacy/dev.yaml").read_text(encoding="utf-8"))
-# Later authors' sets (rounds 8, 9, 16, 17, 24, 26 and 27), measured as delivered and then tuned on: a
-# floor, not 100 %.
+# Later authors' sets (rounds 8, 9, 16, 17, 24, 26 and 27), measured as delivered and then
+# tuned on: a floor, not 100 %.
 LATER_SETS = ("round8_fresh.yaml", "round9_a.yaml", "round9_b.yaml", "round16_mekong.yaml",
               "round17_quang-nam.yaml", "round24_tay-nguyen-ha-noi.yaml",
               "round26_mien-trung-mien-tay.yaml", "round27_mien-nui-phia-bac.yaml")
