@@ -35,8 +35,9 @@ MAX_ENTRIES = 300
 
 # Everything the fit depends on besides the data: a change here refits (bot.core.fitting).
 FIT_SETTINGS = (
-    f"LogisticRegression C={C} max_iter=2000 newton-cg on used hashed columns; coef float16"
-)  # (read as int8 per-row scaled: a change of reading, not of what is stored)
+    f"LogisticRegression C={C} max_iter=2000 newton-cg on used hashed columns;"
+    " coef rounded to float16, kept as int8 per-row scaled"
+)
 
 
 QUANTUM_ROWS = 4096  # rows turned into 8 bits at a time (the float32 scratch stays ~2 MB)
@@ -50,9 +51,12 @@ class EntryWeights:
     scale: np.ndarray | None = None  # per row, float32: coef[i] x scale[i] when coef is int8
 
     def arrays(self) -> Arrays:
-        # stored as half precision: a start then never holds a float32 copy of it all
-        return {"used": self.used, "coef": self.dense().astype(np.float16, copy=False),
-                "intercept": self.intercept}
+        # stored as it is held, 8 bits a weight with a scale per feature: a start reads 4.7 MB
+        # and converts nothing (read from float16, the 9.3 MB array and its conversion were
+        # ~14 MB of the start's peak memory for a moment)
+        coef, scale = (self.coef, self.scale) if self.scale is not None else _quantised(
+            self.coef.astype(np.float16))
+        return {"used": self.used, "coef": coef, "scale": scale, "intercept": self.intercept}
 
     def dense(self) -> np.ndarray:
         """The weights as floats, whatever their form in memory."""
@@ -62,13 +66,13 @@ class EntryWeights:
 
     @classmethod
     def read(cls, arrays: Arrays) -> EntryWeights:
-        # 8 bits a weight in memory, scaled per feature: the largest array the bot holds, 9.3
-        # MB as stored (float16), 4.7 MB so (issue 12's memory target). On 1,532 messages
-        # P(entry) moves by at most 0.004 and no message's first entry changes.
-        coef, scale = _quantised(np.asarray(arrays["coef"]))
+        # 8 bits a weight, scaled per feature: the largest array the bot holds, 9.3 MB as
+        # float16, 4.7 MB so (issue 12's memory target). On 1,532 messages P(entry) moves by
+        # at most 0.004 and no message's first entry changes.
         return cls(
-            np.asarray(arrays["used"], dtype=np.int64), coef,
-            np.asarray(arrays["intercept"], dtype=np.float64), scale,
+            np.asarray(arrays["used"], dtype=np.int64), np.asarray(arrays["coef"], np.int8),
+            np.asarray(arrays["intercept"], dtype=np.float64),
+            np.asarray(arrays["scale"], dtype=np.float32),
         )
 
 
