@@ -92,6 +92,12 @@ def nfd(text: str) -> str:
         ("bn ơi giúp mk", "bạn ơi giúp mình", "ban oi giup minh"),
         ("của bn", "của bạn", "cua ban"),
         ("bn", "bao nhiêu bạn", "bao nhieu ban"),
+        # teachers write "ph" for phụ huynh; after "ko", "có", "cũng"... it is "phải"
+        ("báo ph trước", "báo phụ huynh trước", "bao phu huynh truoc"),
+        ("ph hs lớp 8 hỏi", "phụ huynh học sinh lớp 8 hỏi", "phu huynh hoc sinh lop 8 hoi"),
+        ("gv có ph báo ko", "giáo viên có phải báo không", "giao vien co phai bao khong"),
+        ("e ko ph bị đánh", "em không phải bị đánh", "em khong phai bi danh"),
+        ("em ph lm j", "em phải làm gì", "em phai lam gi"),
         # abbreviations that are also real words stay words in their context
         ("chăm sóc y te", "chăm sóc y tế", "cham soc y te"),
         ("ca sĩ", "ca sĩ", "ca si"),
