@@ -45,6 +45,8 @@ SETS = {
         ROOT / "tests/data/privacy/round26_mien-trung-mien-tay.yaml",
     "round 27 miền núi phía Bắc (tuned)":
         ROOT / "tests/data/privacy/round27_mien-nui-phia-bac.yaml",
+    "round 28 Sài Gòn, Bình Dương (tuned)":
+        ROOT / "tests/data/privacy/round28_saigon-binh-duong.yaml",
 }
 _WORD_RE = re.compile(r"\w+")
 

@@ -83,6 +83,11 @@ MUST_REDACT = [
     ("ở thôn phú thạnh xã an ninh đông, ba con đánh con", "phú thạnh", "[ĐỊA CHỈ]"),
     ("ở thôn phú thạnh xã an ninh đông, ba con đánh con", "an ninh đông", "[ĐỊA CHỈ]"),
     ("con o ap ca dua bac lieu, ba bat con di lam", "ca dua", "[ĐỊA CHỈ]"),
+    # Saigon addresses: a house number with slashes before the street, a ward written short
+    # with its district in lower case, the next level's name after a comma
+    ("nha bn o 67/12/4 duong Tan Hoa Dong, q6", "67/12/4", "[ĐỊA CHỈ]"),
+    ("nha e o hem 120/15, p13 binh thanh. thang khanh", "binh thanh", "[ĐỊA CHỈ]"),
+    ("dãy trọ số 7 đường Nguyễn Văn Tiết, Lái Thiêu, Thuận An", "Lái Thiêu", "[ĐỊA CHỈ]"),
     # H'Mông family names, typed in lower case, with or without diacritics
     ("hôm qua lầu thị dính bị bố đánh", "lầu thị dính", "[TÊN]"),
     ("hom qua sung thi my bi bo danh", "sung thi my", "[TÊN]"),
@@ -139,6 +144,9 @@ MUST_KEEP = [
     "cán bộ công tác xã hội ở phường em",
     "em ở xã này bị bố đánh",
     "ap luc hoc tap qua",
+    # a date before an ordinary word, a part number before an ordinary word
+    "ngày 20/11 em tặng hoa cô giáo",
+    "phim p2 hay lam",
     # family names left out of the list because, unaccented, they are greetings and verbs
     "chao anh, em muon hoi",
     "mua hoa cho me",

@@ -17,6 +17,7 @@ from bot.privacy.lists import PrivacyLists, fold_word
 from bot.privacy.namelists import mask_listed_names
 from bot.privacy.numbers import NumberRules
 from bot.privacy.patterns import SHAPES
+from bot.privacy.places import extend_addresses
 from bot.privacy.tokens import (
     TOKEN_RE,
     Tok,
@@ -25,6 +26,7 @@ from bot.privacy.tokens import (
     label_span,
     latin,
     render,
+    slashed_number_before,
     word_matches,
 )
 
@@ -120,6 +122,7 @@ class Redactor:
         self._codes_and_scripts(toks, labels)
         self._spelled_out(toks, labels)
         self._contexts(toks, labels)
+        extend_addresses(toks, labels, ADDRESS, CODE, self._stop)
         self._free_names(toks, labels)
         self._cued_names(toks, labels)
         mask_listed_names(toks, labels, self._starts_name, NAME)
@@ -220,7 +223,7 @@ class Redactor:
         while k < len(toks) and count < most:
             tok = toks[k]
             joined = (
-                tok.text in _HANDLE_JOINERS
+                (tok.text in _HANDLE_JOINERS or (tok.text == "/" and label == ADDRESS))
                 and k > first
                 and k + 1 < len(toks)
                 and toks[k - 1].end == tok.start == toks[k + 1].start - 1
@@ -251,6 +254,8 @@ class Redactor:
             phrase = self._match_phrase(toks, k)
             if phrase:
                 start, (end, kind) = k, phrase
+                if kind == "place" and (j := slashed_number_before(toks, start)) < start:
+                    label_span(toks, labels, toks[j].start, toks[start - 1].end, ADDRESS)
                 k = self._after_phrase(toks, labels, end, kind)
                 if self._place_goes_too(toks, labels, start, end, kind):
                     label_span(toks, labels, tok.start, toks[end - 1].end, ADDRESS)

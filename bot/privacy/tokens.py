@@ -87,6 +87,20 @@ def label_span(
         k += 1
 
 
+def slashed_number_before(toks: list[Tok], k: int) -> int:
+    """Where a house number written with slashes ends just before toks[k] begins ("67/12/4"
+    in "67/12/4 đường ...", a Saigon address), else k: such a number is no date before a
+    street."""
+    j = k
+    while j > 0 and (toks[j - 1].text[0].isdigit() or toks[j - 1].text == "/") and (
+        j == k or toks[j - 1].end == toks[j].start
+    ):
+        j -= 1
+    span = toks[j:k]
+    has_slash = any(t.text == "/" for t in span)
+    return j if has_slash and span[0].text[0].isdigit() and span[-1].text[0].isdigit() else k
+
+
 def render(text: str, toks: list[Tok], labels: list[str | None]) -> str:
     """Each run of tokens with one label (and what lies between them) becomes that label."""
     out: list[str] = []
