@@ -33,6 +33,8 @@ def _numbers(text: str) -> list[str]:
         "thằng bạn em đang đá bóng tự nhiên ngã gục, lay mãi không dậy",
         # water words typed without diacritics still read as water when they come with a place
         "be nha toi tam ao voi ban tu chieu, gio khong thay len",
+        # lightning: "sét đánh" is no beating
+        "con tôi bị sét đánh ngoài đồng, giờ bất tỉnh",
     ],
 )
 def test_accident_gets_115_first_then_111(responder: Responder, text: str) -> None:
@@ -254,3 +256,9 @@ def test_running_typed_with_diacritics_is_not_a_fire(responder: Responder, text:
     # folded, "chạy" (run) is "cháy" (burn): "em chạy về nhà rồi" got the urgent fire reply
     reply = responder.respond(text)
     assert not reply.urgent, reply.category
+
+
+@pytest.mark.parametrize("text", ["nghe tin như bị sét đánh", "tình yêu sét đánh là có thật không"])
+def test_lightning_as_a_figure_of_speech_is_no_alarm(responder: Responder, text: str) -> None:
+    reply = responder.respond(text)
+    assert not reply.urgent and not reply.check
