@@ -92,6 +92,13 @@ def nfd(text: str) -> str:
         ("bn ơi giúp mk", "bạn ơi giúp mình", "ban oi giup minh"),
         ("của bn", "của bạn", "cua ban"),
         ("bn", "bao nhiêu bạn", "bao nhieu ban"),
+        # central and southern words read as the entries are written; homographs kept
+        ("làm răng dạy con", "làm sao dạy con", "lam sao day con"),
+        ("đau răng quá", "đau răng quá", "dau rang qua"),
+        ("bữa ni con đi học", "bữa này con đi học", "bua nay con di hoc"),
+        ("tê tay", "tê tay", "te tay"),
+        ("chi phí khám", "chi phí khám", "chi phi kham"),
+        ("tui hổng dìa nhà", "tui không về nhà", "tui khong ve nha"),
         # teachers write "ph" for phụ huynh; after "ko", "có", "cũng"... it is "phải"
         ("báo ph trước", "báo phụ huynh trước", "bao phu huynh truoc"),
         ("ph hs lớp 8 hỏi", "phụ huynh học sinh lớp 8 hỏi", "phu huynh hoc sinh lop 8 hoi"),
