@@ -88,6 +88,7 @@ MUST_REDACT = [
     ("nha bn o 67/12/4 duong Tan Hoa Dong, q6", "67/12/4", "[ĐỊA CHỈ]"),
     ("nha e o hem 120/15, p13 binh thanh. thang khanh", "binh thanh", "[ĐỊA CHỈ]"),
     ("dãy trọ số 7 đường Nguyễn Văn Tiết, Lái Thiêu, Thuận An", "Lái Thiêu", "[ĐỊA CHỈ]"),
+    ("o p2 go vap, Lái Thiêu, Thuận An", "Lái Thiêu", "[ĐỊA CHỈ]"),
     # H'Mông family names, typed in lower case, with or without diacritics
     ("hôm qua lầu thị dính bị bố đánh", "lầu thị dính", "[TÊN]"),
     ("hom qua sung thi my bi bo danh", "sung thi my", "[TÊN]"),
@@ -147,6 +148,9 @@ MUST_KEEP = [
     # a date before an ordinary word, a part number before an ordinary word
     "ngày 20/11 em tặng hoa cô giáo",
     "phim p2 hay lam",
+    # a short ward before who did it: the mask never takes "bố", "thầy"
+    "nha em o q7 bo danh em",
+    "em học p3 thầy đánh em",
     # family names left out of the list because, unaccented, they are greetings and verbs
     "chao anh, em muon hoi",
     "mua hoa cho me",

@@ -19,22 +19,27 @@ CHAIN_WORDS = 3  # the name after an address and a comma: "Lái Thiêu", "Thủ 
 
 
 def extend_addresses(
-    toks: list[Tok], labels: list[str | None], address: str, code: str, stop: Container[Tok]
+    toks: list[Tok], labels: list[str | None], address: str, code: str,
+    stop: Container[Tok], people: Container[Tok],
 ) -> None:
     """Label the continuations described above as `address` (`code`: what a bare "p13" may
-    already be labelled; `stop`: words never taken as part of a name)."""
+    already be labelled; `stop`: words never taken as part of a name; `people`: words for a
+    person, "bố", "mẹ", "thầy", "chú", never taken either: "q7 bo danh em" keeps who hit)."""
+    never = _Either(stop, people)
     k = 0
     while k < len(toks):
         tok = toks[k]
         if labels[k] in (None, code) and _SHORT_UNIT_RE.match(tok.lower):
-            end = _take(toks, labels, k + 1, SHORT_UNIT_WORDS, address, stop, capital=False)
+            end = _take(toks, labels, k + 1, SHORT_UNIT_WORDS, address, never, capital=False)
             if end > k + 1:  # a name follows: "p13 binh thanh" (not "phim p2 hay lam")
                 labels[k] = address
-            k = end
+                k = end - 1  # "p2 go vap, Lái Thiêu": the next level may follow
+            else:
+                k = end
             continue
         if (labels[k] == address and k + 2 < len(toks) and toks[k + 1].text == ","
                 and toks[k + 2].cap):
-            end = _take(toks, labels, k + 2, CHAIN_WORDS, address, stop, capital=True)
+            end = _take(toks, labels, k + 2, CHAIN_WORDS, address, never, capital=True)
             k = end - 1 if end > k + 2 else k + 1  # the next level may follow
             continue
         k += 1
@@ -51,3 +56,13 @@ def _take(
         labels[k] = address
         k += 1
     return k
+
+
+class _Either:
+    """A token in either of two word lists."""
+
+    def __init__(self, first: Container[Tok], second: Container[Tok]) -> None:
+        self._first, self._second = first, second
+
+    def __contains__(self, tok: object) -> bool:
+        return tok in self._first or tok in self._second

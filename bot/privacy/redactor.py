@@ -122,7 +122,7 @@ class Redactor:
         self._codes_and_scripts(toks, labels)
         self._spelled_out(toks, labels)
         self._contexts(toks, labels)
-        extend_addresses(toks, labels, ADDRESS, CODE, self._stop)
+        extend_addresses(toks, labels, ADDRESS, CODE, self._stop, self._address)
         self._free_names(toks, labels)
         self._cued_names(toks, labels)
         mask_listed_names(toks, labels, self._starts_name, NAME)

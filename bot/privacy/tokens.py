@@ -87,10 +87,13 @@ def label_span(
         k += 1
 
 
+_DATE_WORDS = frozenset({"ngay", "hom", "bua", "thang", "chieu", "dem"})  # not "toi": tôi
+
+
 def slashed_number_before(toks: list[Tok], k: int) -> int:
-    """Where a house number written with slashes ends just before toks[k] begins ("67/12/4"
-    in "67/12/4 đường ...", a Saigon address), else k: such a number is no date before a
-    street."""
+    """Where a house number written with slashes that ends just before toks[k] starts
+    ("67/12/4" in "67/12/4 đường ...", a Saigon address), else k. After "ngày", "hôm"... the
+    number is a date ("ngày 20/11 đường đông quá")."""
     j = k
     while j > 0 and (toks[j - 1].text[0].isdigit() or toks[j - 1].text == "/") and (
         j == k or toks[j - 1].end == toks[j].start
@@ -98,7 +101,10 @@ def slashed_number_before(toks: list[Tok], k: int) -> int:
         j -= 1
     span = toks[j:k]
     has_slash = any(t.text == "/" for t in span)
-    return j if has_slash and span[0].text[0].isdigit() and span[-1].text[0].isdigit() else k
+    dated = j > 0 and toks[j - 1].folded in _DATE_WORDS
+    if has_slash and not dated and span[0].text[0].isdigit() and span[-1].text[0].isdigit():
+        return j
+    return k
 
 
 def render(text: str, toks: list[Tok], labels: list[str | None]) -> str:
