@@ -163,6 +163,13 @@ def test_ordinary_words_and_public_numbers_are_kept(message: str) -> None:
     assert redact(message) == message
 
 
+def test_a_date_before_a_street_word_stays_a_date() -> None:
+    # a slashed number before "đường" is a house number, unless a time word (privacy.yaml
+    # time_words) comes first
+    assert redact("ngày 20/11 đường đông quá").startswith("ngày 20/11 ")
+    assert "67/12/4" not in redact("nhà tôi 67/12/4 đường Lê Lợi")
+
+
 def test_several_kinds_in_one_message() -> None:
     message = "Tên em là Lan, sđt 0987654321, mail lan@gmail.com, fb @lan2010, cccd 001099012345"
     out = redact(message)

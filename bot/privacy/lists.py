@@ -37,6 +37,7 @@ class PrivacyLists(BaseModel):
     village_words: list[str] = Field(default_factory=list)
     school_words: list[str] = Field(min_length=1)
     date_triggers: list[str] = Field(default_factory=list)
+    time_words: list[str] = Field(default_factory=list)
     id_triggers: list[str] = Field(default_factory=list)
     stop_words: list[str] = Field(min_length=1)
     lookalike_letters: dict[str, str] = Field(default_factory=dict)
@@ -58,6 +59,7 @@ class PrivacyLists(BaseModel):
         "village_words",
         "school_words",
         "date_triggers",
+        "time_words",
         "id_triggers",
         "stop_words",
         "acronyms",

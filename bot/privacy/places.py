@@ -9,7 +9,7 @@ lower case ("hẻm 120/15, p13 binh thanh"). Both are masked as address: over-in
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container
 
 from bot.privacy.tokens import Tok
 
@@ -25,7 +25,9 @@ def extend_addresses(
     """Label the continuations described above as `address` (`code`: what a bare "p13" may
     already be labelled; `stop`: words never taken as part of a name; `people`: words for a
     person, "bố", "mẹ", "thầy", "chú", never taken either: "q7 bo danh em" keeps who hit)."""
-    never = _Either(stop, people)
+    def never(tok: Tok) -> bool:
+        return tok in stop or tok in people
+
     k = 0
     while k < len(toks):
         tok = toks[k]
@@ -47,22 +49,13 @@ def extend_addresses(
 
 def _take(
     toks: list[Tok], labels: list[str | None], k: int, most: int, address: str,
-    stop: Container[Tok], *, capital: bool,
+    never: Callable[[Tok], bool], *, capital: bool,
 ) -> int:
     first = k
     while (k < len(toks) and k - first < most and labels[k] is None and toks[k].word
-           and not toks[k].text[0].isdigit() and toks[k] not in stop
+           and not toks[k].text[0].isdigit() and not never(toks[k])
            and (toks[k].cap if capital else True)):
         labels[k] = address
         k += 1
     return k
 
-
-class _Either:
-    """A token in either of two word lists."""
-
-    def __init__(self, first: Container[Tok], second: Container[Tok]) -> None:
-        self._first, self._second = first, second
-
-    def __contains__(self, tok: object) -> bool:
-        return tok in self._first or tok in self._second

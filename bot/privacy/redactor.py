@@ -58,6 +58,7 @@ class Redactor:
         self._stop = Words(lists.stop_words)
         # compared as typed: an unaccented word counts only if the list has it unaccented
         self._villages = frozenset(phrase.split()[-1] for phrase in lists.village_words)
+        self._time_words = frozenset(fold_word(w) for w in lists.time_words)
         self._acronyms = Words(lists.acronyms)
         self._speech = Words(lists.speech_verbs)
         self._prefixes = frozenset(fold_word(w) for w in lists.name_prefixes)
@@ -254,7 +255,8 @@ class Redactor:
             phrase = self._match_phrase(toks, k)
             if phrase:
                 start, (end, kind) = k, phrase
-                if kind == "place" and (j := slashed_number_before(toks, start)) < start:
+                j = slashed_number_before(toks, start, self._time_words)
+                if kind == "place" and j < start:
                     label_span(toks, labels, toks[j].start, toks[start - 1].end, ADDRESS)
                 k = self._after_phrase(toks, labels, end, kind)
                 if self._place_goes_too(toks, labels, start, end, kind):

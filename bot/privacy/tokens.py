@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from functools import lru_cache
 
 from bot.privacy.lists import fold_word
@@ -87,13 +87,10 @@ def label_span(
         k += 1
 
 
-_DATE_WORDS = frozenset({"ngay", "hom", "bua", "thang", "chieu", "dem"})  # not "toi": tôi
-
-
-def slashed_number_before(toks: list[Tok], k: int) -> int:
+def slashed_number_before(toks: list[Tok], k: int, time_words: Container[str]) -> int:
     """Where a house number written with slashes that ends just before toks[k] starts
-    ("67/12/4" in "67/12/4 đường ...", a Saigon address), else k. After "ngày", "hôm"... the
-    number is a date ("ngày 20/11 đường đông quá")."""
+    ("67/12/4" in "67/12/4 đường ...", a Saigon address), else k. After a time word (folded:
+    "ngay", "hom") the number is a date ("ngày 20/11 đường đông quá")."""
     j = k
     while j > 0 and (toks[j - 1].text[0].isdigit() or toks[j - 1].text == "/") and (
         j == k or toks[j - 1].end == toks[j].start
@@ -101,7 +98,7 @@ def slashed_number_before(toks: list[Tok], k: int) -> int:
         j -= 1
     span = toks[j:k]
     has_slash = any(t.text == "/" for t in span)
-    dated = j > 0 and toks[j - 1].folded in _DATE_WORDS
+    dated = j > 0 and toks[j - 1].folded in time_words
     if has_slash and not dated and span[0].text[0].isdigit() and span[-1].text[0].isdigit():
         return j
     return k
